@@ -1,0 +1,37 @@
+# Quickstart targets: `make demo` and `make test` (both idempotent).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+VSRDATA := $(VENV)/bin/vsrdata
+STAMP := $(VENV)/.installed
+DEMO := demo-out
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VSRDATA) synth $(DEMO)/clips --clips 12 --seconds 3 --size 480x270 --seed 0
+	$(VSRDATA) build $(DEMO)/clips --out $(DEMO)/dataset --split 0.6,0.2,0.2 --group-size 2
+	$(VSRDATA) info $(DEMO)/dataset
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check vsrdata tests bench
+	$(VENV)/bin/ruff format --check vsrdata tests bench
+	$(VENV)/bin/mypy
+
+test: $(STAMP) lint
+	$(PY) -m pytest -q -n 2 --dist loadgroup
+
+bench: $(STAMP)
+	$(PY) bench/build_throughput.py
+	$(PY) bench/build_memory.py
+	$(PY) bench/motion_cost.py
+
+clean:
+	rm -rf $(DEMO) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,261 @@
+"""The ``vsrdata`` command: argument parsing, progress display and exit codes; no logic.
+
+Exit codes: 0 success, 1 a user-fixable error (the message says what to do), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from vsrdata import __version__
+from vsrdata.errors import VsrDataError
+
+app = typer.Typer(
+    name="vsrdata",
+    help="License-free web video into video super-resolution datasets.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+
+def _default(name: str) -> Any:
+    from vsrdata.preprocess.config import BuildConfig
+
+    return BuildConfig.__dataclass_fields__[name].default
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        out.print(f"vsrdata {__version__}")
+        raise typer.Exit()
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=err, show_path=False)],
+    )
+
+
+@app.command()
+def synth(
+    out_dir: Annotated[Path, typer.Argument(metavar="OUT", help="Folder to write clips to.")],
+    clips: Annotated[int, typer.Option(help="Number of clips (categories in turn).")] = 8,
+    seconds: Annotated[float, typer.Option(help="Length of each clip.")] = 2.0,
+    size: Annotated[str, typer.Option(help="Frame size WxH (even numbers).")] = "480x270",
+    seed: Annotated[int, typer.Option(help="Random seed; same seed, same clips.")] = 0,
+    fps: Annotated[int, typer.Option(help="Frame rate.")] = 25,
+    cuts: Annotated[int, typer.Option(help="Hard cuts per clip.")] = 0,
+) -> None:
+    """Write synthetic clips with known motion (pan, zoom, rotate, objects) and sidecars."""
+    from vsrdata.errors import UsageError
+    from vsrdata.preprocess.synth import synthesize
+
+    try:
+        w, h = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise UsageError(f"--size takes WxH like 480x270, got {size!r}") from None
+    paths = synthesize(out_dir, clips, seconds, (w, h), seed, fps, cuts)
+    out.print(f"wrote {len(paths)} clips ({w}x{h}, {seconds:g} s at {fps} fps) to {out_dir}")
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description:>7}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    )
+
+
+class _BuildDisplay:
+    """Turns build events into two progress bars (clips, frames)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.clips = progress.add_task("clips", total=None)
+        self.frames = progress.add_task("frames", total=None)
+
+    def __call__(self, kind: str, value: Any) -> None:
+        if kind == "plan":
+            done = value["done_units"]
+            self.progress.update(self.clips, total=value["clips"])
+            self.progress.update(self.frames, total=value["frames"] or None)
+            if done:
+                self.progress.console.print(f"resuming: {done} of {value['units']} units done")
+        elif kind == "frames":
+            self.progress.advance(self.frames, value)
+        elif kind == "clip":
+            self.progress.advance(self.clips, 1)
+
+
+def _summary(index: dict[str, Any], report: dict[str, Any]) -> None:
+    table = Table(title="samples by split and category")
+    for col in ("split", "category", "clips", "samples", "bytes"):
+        table.add_column(col, justify="left" if col in ("split", "category") else "right")
+    for split, counts in index["splits"].items():
+        for cat, c in counts["categories"].items():
+            table.add_row(split, cat, str(c["clips"]), str(c["samples"]), _human(c["bytes"]))
+        table.add_row(split, "[b]all", str(counts["clips"]), str(counts["samples"]),
+                      _human(counts["bytes"]), end_section=True)  # fmt: skip
+    out.print(table)
+    if index["skipped"]:
+        skipped = Table(title=f"{len(index['skipped'])} clips skipped")
+        skipped.add_column("clip")
+        skipped.add_column("reason")
+        for s in index["skipped"]:
+            skipped.add_row(s["clip_id"], s["reason"])
+        out.print(skipped)
+    used = sum(s["clips"] for s in index["splits"].values())
+    on_disk = sum(s["bytes"] for s in index["shards"])
+    fps = report["frames_per_second"]
+    out.print(
+        f"clips used {used}, skipped {len(index['skipped'])}; samples {index['totals']['samples']}; "
+        f"{len(index['shards'])} shards, {_human(on_disk)}; {report['seconds']:.1f} s, "
+        f"{report['frames']} frames" + (f" at {fps:.1f} frames/s" if fps else "")
+    )
+
+
+@app.command()
+def build(
+    source: Annotated[
+        Path, typer.Argument(help="Folder of videos or of frame folders (or one video file).")
+    ],
+    out_dir: Annotated[Path, typer.Option("--out", help="Dataset folder to write.")],
+    scale: Annotated[int, typer.Option(help="SR factor: 2, 3 or 4.")] = _default("scale"),
+    frames: Annotated[int, typer.Option(help="Window length T (odd).")] = _default("frames"),
+    stride: Annotated[int, typer.Option(help="Frames between window centres (train/val).")] = _default("stride"),
+    test_stride: Annotated[int, typer.Option(help="Frames between window centres (test).")] = _default("test_stride"),
+    patch: Annotated[int, typer.Option(help="LR patch side; HR crops are patch x scale.")] = _default("patch"),
+    crops_per_window: Annotated[int, typer.Option(help="Motion crops per window (non-overlapping).")] = _default("crops_per_window"),
+    crop: Annotated[str, typer.Option(help="motion | center | full (train/val; test is full).")] = _default("crop"),
+    min_motion: Annotated[float, typer.Option(help="Least mean flow in a motion crop, HR px/frame.")] = _default("min_motion"),
+    min_texture: Annotated[float, typer.Option(help="Least luma std of a motion crop, grey levels.")] = _default("min_texture"),
+    degradation: Annotated[str, typer.Option(help="bd (DUF Gaussian) | bi (MATLAB bicubic).")] = _default("degradation"),
+    split: Annotated[str, typer.Option(help="train,val,test shares (by clip hash).")] = "0.8,0.1,0.1",
+    format: Annotated[str, typer.Option("--format", help="parquet, tfrecord or both.")] = "parquet,tfrecord",
+    shard_size: Annotated[str, typer.Option(help="Image bytes per shard, e.g. 256MB.")] = "256MB",
+    group_size: Annotated[int, typer.Option(help="Clips per work unit.")] = _default("group_size"),
+    fps: Annotated[float, typer.Option(help="Frame rate of frame folders.")] = _default("fps"),
+    scene_detector: Annotated[str, typer.Option(help="content | adaptive | none.")] = _default("scene_detector"),
+    cut_threshold: Annotated[float | None, typer.Option(help="Scene detector threshold.")] = None,
+    flow: Annotated[str, typer.Option(help="dis | farneback.")] = _default("flow"),
+    workers: Annotated[int | None, typer.Option(help="Processes (default: all cores).")] = None,
+    engine: Annotated[str, typer.Option(help="local | ray.")] = _default("engine"),
+    ray_address: Annotated[str | None, typer.Option(help="Ray cluster address (engine ray).")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Delete an existing dataset in --out first.")] = False,
+) -> None:  # fmt: skip
+    """Turn clips into a sharded HR/LR dataset (Parquet and/or TFRecord + dataset.json)."""
+    options = {k: v for k, v in locals().items() if k not in ("source", "out_dir", "overwrite")}
+    from vsrdata.preprocess.build import build as run_build
+    from vsrdata.preprocess.config import BuildConfig, parse_size, parse_split
+
+    options["split"] = parse_split(split)
+    options["shard_size"] = parse_size(shard_size)
+    options["formats"] = tuple(f.strip() for f in options.pop("format").split(",") if f.strip())
+    if options["workers"] is None:
+        options.pop("workers")
+    cfg = BuildConfig(source=str(source), out=str(out_dir), **options).validate()
+    with _progress() as progress:
+        result = run_build(cfg, _BuildDisplay(progress), overwrite=overwrite)
+    _summary(result.index, result.report)
+    out.print(f"dataset: {out_dir / 'dataset.json'}")
+
+
+@app.command()
+def info(
+    dataset: Annotated[Path, typer.Argument(help="Dataset folder (holding dataset.json).")],
+) -> None:
+    """Describe a dataset: build arguments, splits, categories, shards, skipped clips."""
+    from vsrdata.shards.info import load_index
+
+    index = load_index(dataset)
+    b = index["build"]
+    out.print(
+        f"[b]{dataset}[/]  vsrdata {index['software']['version']}, schema {index['schema_version']}"
+    )
+    out.print(
+        f"scale x{b['scale']}, {b['frames']} frames, patch {b['patch']} LR px, crop {b['crop']}, "
+        f"degradation {b['degradation']}, stride {b['stride']} (test {b['test_stride']}), "
+        f"formats {', '.join(b['formats'])}"
+    )
+    table = Table(title="splits and categories")
+    for col in ("split", "category", "clips", "samples", "image bytes"):
+        table.add_column(col, justify="left" if col in ("split", "category") else "right")
+    for name, s in index["splits"].items():
+        for cat, c in s["categories"].items():
+            table.add_row(name, cat, str(c["clips"]), str(c["samples"]), _human(c["bytes"]))
+        table.add_row(name, "[b]all", str(s["clips"]), str(s["samples"]), _human(s["bytes"]),
+                      end_section=True)  # fmt: skip
+    t = index["totals"]
+    table.add_row("[b]total", "", str(t["clips"]), str(t["samples"]), _human(t["bytes"]))
+    out.print(table)
+    shards = Table(title="shards")
+    for col in ("split", "format", "shards", "samples", "bytes"):
+        shards.add_column(col, justify="left" if col in ("split", "format") else "right")
+    groups: dict[tuple[str, str], list[int]] = {}
+    for s in index["shards"]:
+        g = groups.setdefault((s["split"], s["format"]), [0, 0, 0])
+        g[0], g[1], g[2] = g[0] + 1, g[1] + s["samples"], g[2] + s["bytes"]
+    for (split_name, fmt), (n, samples, size) in groups.items():
+        shards.add_row(split_name, fmt, str(n), str(samples), _human(size))
+    out.print(shards)
+    if index["skipped"]:
+        out.print(f"{len(index['skipped'])} clips skipped:")
+        for s in index["skipped"]:
+            out.print(f"  {s['clip_id']}: {s['reason']}")
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI on ``argv``; return the exit code (errors shown without a traceback)."""
+    try:
+        app(args=argv, prog_name="vsrdata")
+    except SystemExit as exc:  # Typer's own exits: 0, or 2 for bad usage
+        return exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    except VsrDataError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        return exc.exit_code
+    return 0
+
+
+def main() -> None:
+    sys.exit(run())
+
+
+if __name__ == "__main__":
+    main()
+

@@ -1,0 +1,1 @@
+"""Evaluation: PSNR/SSIM in the published conventions, per clip and per category (issue 5)."""

@@ -1,0 +1,71 @@
+"""Dense optical flow on downscaled grey frames, for ranking regions by motion.
+
+Flow is only used to *rank* regions, so it runs on a grey copy of each frame shrunk by an
+integer ``factor`` (INTER_AREA), which makes its cost per frame independent of the HR size.
+Magnitudes are returned in HR pixels per frame (the small-frame magnitude times ``factor``).
+
+Methods (``--flow``): ``dis`` (Kroeger et al., ECCV 2016, OpenCV's DIS with the FAST preset)
+and ``farneback`` (Farnebäck, SCIA 2003, OpenCV's default parameters).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+
+__all__ = ["FLOW_METHODS", "FlowEstimator", "flow_factor", "small_grey"]
+
+# The small frame's long side is brought down to about this many pixels ...
+FLOW_LONG_SIDE = 512
+# ... but an HR crop must still span at least this many small pixels.
+MIN_CROP_SMALL = 16
+
+FlowFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def _dis() -> FlowFn:
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+    return lambda prev, nxt: dis.calc(prev, nxt, None)
+
+
+def _farneback() -> FlowFn:
+    def calc(prev: np.ndarray, nxt: np.ndarray) -> np.ndarray:
+        return cv2.calcOpticalFlowFarneback(prev, nxt, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+
+    return calc
+
+
+FLOW_METHODS: dict[str, Callable[[], FlowFn]] = {"dis": _dis, "farneback": _farneback}
+
+
+def flow_factor(height: int, width: int, crop_hr: int) -> int:
+    """Integer shrink factor for flow: long side near FLOW_LONG_SIDE, crops >= MIN_CROP_SMALL."""
+    by_size = math.ceil(max(height, width) / FLOW_LONG_SIDE)
+    by_crop = max(1, crop_hr // MIN_CROP_SMALL)
+    return max(1, min(by_size, by_crop))
+
+
+def small_grey(rgb: np.ndarray, factor: int) -> np.ndarray:
+    """uint8 grey (BT.601 luma) copy of an RGB frame, shrunk by ``factor`` with area averaging."""
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    if factor == 1:
+        return grey
+    h, w = grey.shape
+    return cv2.resize(grey, (w // factor, h // factor), interpolation=cv2.INTER_AREA)
+
+
+class FlowEstimator:
+    """Flow magnitude between consecutive small grey frames, in HR pixels per frame."""
+
+    def __init__(self, method: str, factor: int) -> None:
+        self._calc = FLOW_METHODS[method]()
+        self.factor = factor
+
+    def magnitude(self, prev: np.ndarray, nxt: np.ndarray) -> np.ndarray:
+        """|flow| from ``prev`` to ``nxt`` (both h×w uint8) as h×w float32, HR px/frame."""
+        flow = self._calc(prev, nxt)
+        mag = cv2.magnitude(flow[..., 0], flow[..., 1])
+        return mag * np.float32(self.factor)

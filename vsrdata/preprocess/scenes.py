@@ -1,0 +1,93 @@
+"""Online shot-cut detection with PySceneDetect's detectors, one frame at a time.
+
+A build decodes each clip once, so cuts must be found while frames stream past. PySceneDetect
+detectors take frames in order through ``process_frame`` and may report a cut up to
+``event_buffer_length`` frames late; :class:`CutDetector` exposes that bound as ``lag`` so
+the caller holds back windows until every cut that could split them is known.
+
+Detectors (``--scene-detector``): ``content`` (HSV + edge change, Castellano's
+ContentDetector, run with the ``SUPPRESS`` flash filter so cuts come without delay),
+``adaptive`` (rolling-average ContentDetector), ``none`` (one shot per clip).
+A cut at frame k means frame k is the first frame of a new shot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import cv2
+import numpy as np
+from scenedetect import AdaptiveDetector, ContentDetector, FrameTimecode
+from scenedetect.detector import FlashFilter
+
+__all__ = ["SCENE_DETECTORS", "CutDetector"]
+
+# Frames are shrunk to this width before detection, as PySceneDetect's own auto-downscale does.
+DETECT_WIDTH = 256
+
+
+def _content(min_shot: int, threshold: float | None) -> Any:
+    kwargs: dict[str, Any] = {"min_scene_len": min_shot, "filter_mode": FlashFilter.Mode.SUPPRESS}
+    if threshold is not None:
+        kwargs["threshold"] = threshold
+    return ContentDetector(**kwargs)
+
+
+def _adaptive(min_shot: int, threshold: float | None) -> Any:
+    kwargs: dict[str, Any] = {"min_scene_len": min_shot}
+    if threshold is not None:
+        kwargs["adaptive_threshold"] = threshold
+    return AdaptiveDetector(**kwargs)
+
+
+SCENE_DETECTORS: dict[str, Callable[[int, float | None], Any] | None] = {
+    "content": _content,
+    "adaptive": _adaptive,
+    "none": None,
+}
+
+
+class CutDetector:
+    """Feed RGB frames in order with :meth:`push`; get the indices of frames that start shots.
+
+    Args:
+        kind: a key of :data:`SCENE_DETECTORS`.
+        fps: frame rate, for PySceneDetect's timecodes.
+        min_shot: minimum frames between two cuts (shorter shots cannot hold a window anyway).
+        threshold: the detector's threshold (its own default when None).
+    """
+
+    def __init__(
+        self, kind: str, fps: float, min_shot: int, threshold: float | None = None
+    ) -> None:
+        factory = SCENE_DETECTORS[kind]
+        self._detector = factory(min_shot, threshold) if factory is not None else None
+        self._fps = fps
+        self._last = -1
+        self.lag = int(self._detector.event_buffer_length) if self._detector is not None else 0
+
+    def _timecode(self, index: int) -> FrameTimecode:
+        return FrameTimecode(index, fps=self._fps)
+
+    @staticmethod
+    def _frames(cuts: list[Any]) -> list[int]:
+        return sorted(int(c.frame_num) for c in cuts if int(c.frame_num) > 0)
+
+    def push(self, index: int, rgb: np.ndarray) -> list[int]:
+        """Process frame ``index`` (uint8 RGB H×W×3); return cuts found so far (may be late)."""
+        if self._detector is None:
+            return []
+        h, w = rgb.shape[:2]
+        if w > DETECT_WIDTH:
+            size = (DETECT_WIDTH, max(1, round(h * DETECT_WIDTH / w)))
+            rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)  # PySceneDetect expects OpenCV's order
+        self._last = index
+        return self._frames(self._detector.process_frame(self._timecode(index), bgr))
+
+    def finish(self) -> list[int]:
+        """Cuts still held back by the detector once the clip has ended."""
+        if self._detector is None or self._last < 0:
+            return []
+        return self._frames(self._detector.post_process(self._timecode(self._last)))

@@ -1,0 +1,202 @@
+"""Clip discovery and streaming decode of video files and frame folders.
+
+This is the colour boundary of vsrdata: OpenCV decodes BGR, and every frame leaving this
+module is uint8 RGB, H×W×3. Frames are yielded one at a time, so memory never depends on the
+clip's length.
+
+Clip layouts (see :func:`discover`):
+- a video file; its category is its parent folder's name;
+- a folder that holds only images (and at least one): one clip, frames in natural name order
+  (``im2.png`` before ``im10.png``), as in REDS, Vimeo-90K and Vid4; category = its parent's.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from vsrdata.errors import ClipError, UsageError
+
+log = logging.getLogger(__name__)
+
+VIDEO_EXTS = frozenset(
+    ".mp4 .m4v .mov .mkv .webm .avi .mpg .mpeg .ts .mts .m2ts .wmv .flv .ogv .3gp .y4m".split()
+)
+IMAGE_EXTS = frozenset(".png .jpg .jpeg .bmp .tif .tiff .webp .ppm .pgm".split())
+ROOT_CATEGORY = "uncategorized"
+# A container that announces N frames but yields fewer than this share is called truncated.
+TRUNCATED_SHARE = 0.9
+
+
+@dataclass(frozen=True)
+class ClipRef:
+    """Where a clip is and what it is; everything a worker needs to process it.
+
+    ``clip_id`` is ``"<source>:<source_id>"`` for crawled clips and the path relative to the
+    input folder for folder inputs (DESIGN.md, "Clip identity").
+    """
+
+    clip_id: str
+    path: str
+    kind: str  # "video" | "frames"
+    category: str
+    source: str = "folder"
+    license: str = ""
+
+
+def _natural_key(name: str) -> list[object]:
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+
+
+def _is_hidden(name: str) -> bool:
+    return name.startswith(".")
+
+
+def _frame_files(folder: Path) -> list[Path] | None:
+    """The folder's images in natural order if it holds only images, else None."""
+    entries = [e for e in os.scandir(folder) if not _is_hidden(e.name)]
+    if not entries or any(e.is_dir() for e in entries):
+        return None
+    if all(Path(e.name).suffix.lower() in IMAGE_EXTS for e in entries):
+        return sorted((Path(e.path) for e in entries), key=lambda p: _natural_key(p.name))
+    return None
+
+
+def discover(source: Path) -> list[ClipRef]:
+    """All clips under ``source`` (a folder, or a single video file), sorted by clip id.
+
+    Files whose extension is not a video's are ignored; a file with a video extension that is
+    not really a video is still listed, and the build reports why it could not be used.
+    """
+    if not source.exists():
+        raise UsageError(f"SOURCE {source} does not exist; give a folder of videos or frames")
+    if source.is_file():
+        if source.suffix.lower() not in VIDEO_EXTS:
+            raise UsageError(
+                f"SOURCE {source} is neither a folder nor a video file "
+                f"(known video extensions: {' '.join(sorted(VIDEO_EXTS))})"
+            )
+        return [ClipRef(source.name, str(source), "video", source.parent.name or ROOT_CATEGORY)]
+    clips: list[ClipRef] = []
+    for folder, dirs, files in os.walk(source):
+        dirs[:] = sorted(d for d in dirs if not _is_hidden(d))
+        here = Path(folder)
+        category = here.name if here != source else ROOT_CATEGORY
+        for d in list(dirs):
+            if _frame_files(here / d) is not None:
+                dirs.remove(d)  # a frame folder is a clip, not a place to look further
+                rel = (here / d).relative_to(source).as_posix()
+                clips.append(ClipRef(rel, str(here / d), "frames", category))
+        for name in sorted(files):
+            if Path(name).suffix.lower() in VIDEO_EXTS and not _is_hidden(name):
+                rel = (here / name).relative_to(source).as_posix()
+                clips.append(ClipRef(rel, str(here / name), "video", category))
+    if _frame_files(source) is not None:  # SOURCE itself is one frame folder
+        clips.append(ClipRef(source.name, str(source), "frames", ROOT_CATEGORY))
+    return sorted(clips, key=lambda c: c.clip_id)
+
+
+class FrameStream:
+    """An open clip: metadata up front, then RGB frames one at a time.
+
+    Raises :class:`ClipError` when the clip cannot be opened, has no decodable frame, breaks
+    off early (truncated), changes frame size, or holds an unreadable image.
+    """
+
+    def __init__(self, ref: ClipRef, fps: float = 25.0) -> None:
+        self.ref = ref
+        self.fps = fps
+        self.announced = 0  # frames the container announces (0: unknown)
+        self._cap: cv2.VideoCapture | None = None
+        self._files: list[Path] = []
+        self._first: np.ndarray
+        if ref.kind == "video":
+            self._open_video()
+        else:
+            self._files = _frame_files(Path(ref.path)) or []
+            if not self._files:
+                raise ClipError("frame folder holds no images")
+            self.announced = len(self._files)
+            self._first = self._read_image(self._files[0])
+        self.height, self.width = self._first.shape[:2]
+
+    def _open_video(self) -> None:
+        path = self.ref.path
+        if os.path.getsize(path) == 0:
+            raise ClipError("empty file (0 bytes)")
+        cap = cv2.VideoCapture(path)
+        if not cap.isOpened():
+            raise ClipError("not a readable video (OpenCV could not open it)")
+        ok, frame = cap.read()
+        if not ok or frame is None:
+            cap.release()
+            raise ClipError("no decodable video frame")
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        self.fps = float(fps) if fps and np.isfinite(fps) and fps > 0 else self.fps
+        self.announced = max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT)))
+        self._cap = cap
+        self._first = _to_rgb(frame)
+
+    @staticmethod
+    def _read_image(path: Path) -> np.ndarray:
+        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if img is None:
+            raise ClipError(f"unreadable frame image {path.name}")
+        return _to_rgb(img)
+
+    def _raw_frames(self) -> Iterator[np.ndarray]:
+        yield self._first
+        if self._cap is not None:
+            while True:
+                ok, frame = self._cap.read()
+                if not ok or frame is None:
+                    return
+                yield _to_rgb(frame)
+        else:
+            for path in self._files[1:]:
+                yield self._read_image(path)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        count = 0
+        try:
+            for frame in self._raw_frames():
+                if frame.shape[:2] != (self.height, self.width):
+                    raise ClipError(
+                        f"frame {count} is {frame.shape[1]}x{frame.shape[0]}, "
+                        f"the clip started at {self.width}x{self.height}"
+                    )
+                count += 1
+                yield frame
+        finally:
+            self.close()
+        if self.ref.kind == "video" and self.announced and count < TRUNCATED_SHARE * self.announced:
+            raise ClipError(f"truncated: decoded {count} of {self.announced} announced frames")
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+def _to_rgb(bgr: np.ndarray) -> np.ndarray:
+    if bgr.ndim == 2:
+        return cv2.cvtColor(bgr, cv2.COLOR_GRAY2RGB)
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def count_frames(ref: ClipRef) -> int:
+    """Frames the clip announces without decoding it (0 when unknown or unreadable)."""
+    if ref.kind == "frames":
+        return len(_frame_files(Path(ref.path)) or [])
+    cap = cv2.VideoCapture(ref.path)
+    try:
+        return max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT))) if cap.isOpened() else 0
+    finally:
+        cap.release()

@@ -1,0 +1,127 @@
+"""``dataset.json``: the index of a dataset, and the only way readers find shards.
+
+It holds the schema version, the software version, the build arguments, counts and bytes
+per split and per category, every shard (path relative to the dataset, format, split,
+samples, bytes, sha256) and every skipped clip with its reason. It is assembled from the
+work units' stats files in a fixed order and holds no timings, so the same inputs and
+arguments give the same bytes whatever the engine or the number of workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from vsrdata import __version__
+from vsrdata.errors import DatasetError
+from vsrdata.shards.schema import FIELDS, SCHEMA_VERSION
+
+INDEX_NAME = "dataset.json"
+SPLIT_ORDER = ("train", "val", "test")
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON to ``path`` through a temporary file and a rename (never half-written)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    os.replace(tmp, path)
+
+
+def _counter() -> dict[str, int]:
+    return {"clips": 0, "samples": 0, "bytes": 0}
+
+
+def assemble_index(build_args: dict[str, Any], units: list[dict[str, Any]]) -> dict[str, Any]:
+    """The dataset index from the build arguments and the units' stats (in unit order)."""
+    splits: dict[str, dict[str, Any]] = {}
+    shards: list[dict[str, Any]] = []
+    skipped: list[dict[str, str]] = []
+    for unit in units:
+        split = splits.setdefault(unit["split"], {**_counter(), "categories": {}, "formats": {}})
+        for clip in unit["clips"]:
+            if clip["status"] != "used":
+                skipped.append({"clip_id": clip["clip_id"], "reason": clip["reason"]})
+                continue
+            cat = split["categories"].setdefault(clip["category"], _counter())
+            for counter in (split, cat):
+                counter["clips"] += 1
+                counter["samples"] += clip["samples"]
+                counter["bytes"] += clip["bytes"]
+        for shard in unit["shards"]:
+            shards.append(shard)
+            fmt = split["formats"].setdefault(shard["format"], {"shards": 0, "bytes": 0})
+            fmt["shards"] += 1
+            fmt["bytes"] += shard["bytes"]
+    ordered = {name: splits[name] for name in SPLIT_ORDER if name in splits}
+    for split in ordered.values():
+        split["categories"] = dict(sorted(split["categories"].items()))
+    totals = _counter()
+    for split in ordered.values():
+        for key in totals:
+            totals[key] += split[key]
+    return {
+        "format": "vsrdata-dataset",
+        "schema_version": SCHEMA_VERSION,
+        "software": {"name": "vsrdata", "version": __version__},
+        "build": build_args,
+        "features": {f.name: f.kind for f in FIELDS},
+        "totals": totals,
+        "splits": ordered,
+        "categories": _by_category(ordered),
+        "shards": shards,
+        "skipped": sorted(skipped, key=lambda s: s["clip_id"]),
+    }
+
+
+def _by_category(splits: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per category: totals and the same counts per split."""
+    cats: dict[str, dict[str, Any]] = defaultdict(lambda: {**_counter(), "splits": {}})
+    for split_name, split in splits.items():
+        for name, counts in split["categories"].items():
+            cats[name]["splits"][split_name] = dict(counts)
+            for key in ("clips", "samples", "bytes"):
+                cats[name][key] += counts[key]
+    return dict(sorted(cats.items()))
+
+
+def load_index(root: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and check ``<root>/dataset.json``; raise DatasetError if it is missing or newer."""
+    path = Path(root) / INDEX_NAME
+    if not path.is_file():
+        raise DatasetError(
+            f"{root} is not a vsrdata dataset (no {INDEX_NAME}); "
+            "build one with `vsrdata build SOURCE --out DIR`, or finish an interrupted build "
+            "by running the same command again"
+        )
+    try:
+        index = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"{path} is not valid JSON ({exc}); rebuild the dataset") from None
+    version = index.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise DatasetError(
+            f"{path} has schema version {version}; this vsrdata ({__version__}) reads version "
+            f"{SCHEMA_VERSION}: rebuild the dataset or install the matching vsrdata"
+        )
+    return index
+
+
+def hf_readme(index: dict[str, Any]) -> str | None:
+    """A dataset card whose YAML lets Hugging Face ``datasets`` load the Parquet splits."""
+    splits = [s["split"] for s in index["shards"] if s["format"] == "parquet"]
+    if not splits:
+        return None
+    lines = ["---", "configs:", "- config_name: default", "  data_files:"]
+    for split in dict.fromkeys(splits):
+        lines += [f"  - split: {split}", f"    path: parquet/{split}/*.parquet"]
+    lines += ["---", "", "# vsrdata dataset", ""]
+    lines += [
+        "HR/LR video super-resolution samples built by vsrdata "
+        f"{index['software']['version']} (schema version {index['schema_version']}).",
+        "`dataset.json` is the index: build arguments, counts and every shard with its sha256.",
+        "",
+    ]
+    return "\n".join(lines)

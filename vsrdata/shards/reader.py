@@ -1,0 +1,175 @@
+"""Reading a dataset: ``read`` gives a ``tf.data.Dataset``; ``iter_samples`` plain Python.
+
+Both find shards through ``dataset.json`` (never by globbing) and accept either format; the
+TFRecord and Parquet paths produce the same elements. The Parquet shards are ordinary
+Parquet, so ``pyarrow.parquet.read_table``, ``pandas.read_parquet`` and Hugging Face
+``datasets.load_dataset("parquet", data_dir=DIR + "/parquet")`` open them as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import cv2
+import numpy as np
+import pyarrow.parquet as pq
+
+from vsrdata.errors import DatasetError, UsageError
+from vsrdata.shards import tfrecord
+from vsrdata.shards.info import load_index
+from vsrdata.shards.schema import FIELDS, IMAGE_FIELDS
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+__all__ = ["iter_samples", "read", "shard_files"]
+
+FORMAT_PREFERENCE = ("tfrecord", "parquet")  # TFRecord is native to tf.data
+
+
+def shard_files(
+    root: str | Path, split: str, format: str | None = None
+) -> tuple[str, list[Path], dict[str, Any]]:
+    """(format, shard paths, index) for one split, as listed in ``dataset.json``."""
+    root = Path(root)
+    index = load_index(root)
+    listed = [s for s in index["shards"] if s["split"] == split]
+    formats = [f for f in FORMAT_PREFERENCE if any(s["format"] == f for s in listed)]
+    if not listed:
+        present = ", ".join(index["splits"]) or "none"
+        raise DatasetError(f"{root} has no samples in split {split!r} (splits present: {present})")
+    if format is None:
+        format = formats[0]
+    elif format not in formats:
+        raise UsageError(
+            f"{root} has no {format} shards for split {split!r}; available: {', '.join(formats)}"
+        )
+    paths = [root / s["path"] for s in listed if s["format"] == format]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise DatasetError(f"shards listed in dataset.json are missing: {', '.join(missing[:3])}")
+    return format, paths, index
+
+
+def _rows_parquet(path: Path) -> Iterator[dict[str, Any]]:
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=64):
+        yield from batch.to_pylist()
+
+
+def _rows(path: Path, format: str) -> Iterator[dict[str, Any]]:
+    if format == "parquet":
+        yield from _rows_parquet(path)
+    else:
+        for record in tfrecord.iter_records(str(path)):
+            yield tfrecord.decode_example(record)
+
+
+def decode_png(data: bytes) -> np.ndarray:
+    """uint8 RGB H×W×3 from PNG bytes."""
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise DatasetError("a sample holds an undecodable PNG; the shard is corrupt")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def iter_samples(
+    root: str | Path, split: str = "train", format: str | None = None, decode: bool = True
+) -> Iterator[dict[str, Any]]:
+    """Samples of a split as dicts of the schema, in shard order, without TensorFlow.
+
+    With ``decode``, ``lr`` becomes a uint8 T×h×w×3 array and ``hr`` a uint8 H×W×3 array.
+    """
+    fmt, paths, _ = shard_files(root, split, format)
+    for path in paths:
+        for row in _rows(path, fmt):
+            if decode:
+                row["lr"] = np.stack([decode_png(b) for b in row["lr"]])
+                row["hr"] = decode_png(row["hr"])
+            yield row
+
+
+# -- tf.data ----------------------------------------------------------------------------------
+
+
+def _feature_spec(tf: Any, frames: int) -> dict[str, Any]:
+    kinds = {"string": tf.string, "bytes": tf.string, "int32": tf.int64, "float32": tf.float32}
+    spec = {}
+    for f in FIELDS:
+        if f.kind in kinds:
+            spec[f.name] = tf.io.FixedLenFeature([], kinds[f.kind])
+        elif f.kind == "bytes_list":
+            spec[f.name] = tf.io.FixedLenFeature([frames], tf.string)
+        else:
+            spec[f.name] = tf.io.FixedLenFeature([f.length], tf.int64)
+    return spec
+
+
+def _parquet_dataset(tf: Any, paths: list[Path], spec: dict[str, Any]) -> Any:
+    signature = {
+        name: tf.TensorSpec(shape=feat.shape, dtype=feat.dtype) for name, feat in spec.items()
+    }
+
+    def rows(path: bytes) -> Iterator[dict[str, Any]]:
+        yield from _rows_parquet(Path(path.decode()))
+
+    return tf.data.Dataset.from_tensor_slices([str(p) for p in paths]).interleave(
+        lambda p: tf.data.Dataset.from_generator(rows, output_signature=signature, args=(p,)),
+        cycle_length=min(4, len(paths)),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
+
+
+def read(
+    path: str | Path,
+    split: str = "train",
+    format: str | None = None,
+    *,
+    with_metadata: bool = False,
+    deterministic: bool = True,
+) -> tf.data.Dataset:
+    """A ``tf.data.Dataset`` of ``(lr, hr)``, or ``(lr, hr, metadata)`` with ``with_metadata``.
+
+    Args:
+        path: the dataset folder (holding ``dataset.json``).
+        split: ``train``, ``val`` or ``test``.
+        format: ``tfrecord`` or ``parquet``; None picks TFRecord when the split has it.
+        with_metadata: add a dict of the schema's other fields (ints as int64).
+        deterministic: keep shard order under parallel reads and decodes.
+
+    Elements: ``lr`` uint8 [T, h, w, 3]; ``hr`` uint8 [h·s, w·s, 3]. Crop splits have static
+    shapes (h = w = the LR patch); full-frame test samples have dynamic h, w. PNG decoding
+    runs in parallel (``num_parallel_calls=AUTOTUNE``).
+    """
+    import tensorflow as tf
+
+    fmt, paths, index = shard_files(path, split, format)
+    build = index["build"]
+    frames, scale, patch = int(build["frames"]), int(build["scale"]), int(build["patch"])
+    spec = _feature_spec(tf, frames)
+    if fmt == "tfrecord":
+        files = tf.data.Dataset.from_tensor_slices([str(p) for p in paths])
+        ds = files.interleave(
+            tf.data.TFRecordDataset,
+            cycle_length=min(4, len(paths)),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=deterministic,
+        ).map(lambda r: tf.io.parse_single_example(r, spec))
+    else:
+        ds = _parquet_dataset(tf, paths, spec)
+    full = split == "test" or build.get("crop") == "full"
+    lr_shape = [frames, None, None, 3] if full else [frames, patch, patch, 3]
+    hr_shape = [None, None, 3] if full else [patch * scale, patch * scale, 3]
+
+    def decode(features: dict[str, Any]) -> tuple[Any, ...]:
+        lr = tf.stack([tf.io.decode_png(features["lr"][t], channels=3) for t in range(frames)])
+        hr = tf.io.decode_png(features["hr"], channels=3)
+        lr, hr = tf.ensure_shape(lr, lr_shape), tf.ensure_shape(hr, hr_shape)
+        if not with_metadata:
+            return lr, hr
+        meta = {k: v for k, v in features.items() if k not in IMAGE_FIELDS}
+        return lr, hr, meta
+
+    return ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
