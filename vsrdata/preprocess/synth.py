@@ -20,6 +20,7 @@ import json
 import logging
 import math
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
@@ -36,6 +37,14 @@ TEXTURES = ("gravel", "grass", "brick")
 CATEGORIES = ("pan", "zoom", "rotate", "objects")
 Box = list[int]
 Segment = Iterator[tuple[np.ndarray, list[Box]]]
+
+
+@dataclass(frozen=True)
+class Look:
+    """What a shot shows: a photograph, and a background texture (for ``objects``)."""
+
+    photo: str
+    texture: str
 
 
 def _photo(name: str) -> np.ndarray:
@@ -57,19 +66,19 @@ def _warp(src: np.ndarray, m: np.ndarray, w: int, h: int) -> np.ndarray:
     return cv2.warpAffine(src, m, (w, h), flags=flags, borderMode=cv2.BORDER_REFLECT_101)
 
 
-def _pan(rng: np.random.Generator, w: int, h: int, n: int) -> Segment:
+def _pan(rng: np.random.Generator, w: int, h: int, n: int, look: Look) -> Segment:
     speed = rng.uniform(1.5, 4.0)
     angle = rng.uniform(0, 2 * np.pi)
     v = speed * np.array([np.cos(angle), np.sin(angle)])
-    src = _cover(_photo(str(rng.choice(PHOTOS))), h + abs(v[1]) * n + 8, w + abs(v[0]) * n + 8)
+    src = _cover(_photo(look.photo), h + abs(v[1]) * n + 8, w + abs(v[0]) * n + 8)
     start = np.array([4 + (abs(v[0]) * n if v[0] < 0 else 0), 4 + (abs(v[1]) * n if v[1] < 0 else 0)])
     for t in range(n):
         ox, oy = start + v * t
         yield _warp(src, np.array([[1, 0, ox], [0, 1, oy]], np.float64), w, h), [[0, 0, w, h]]
 
 
-def _zoom(rng: np.random.Generator, w: int, h: int, n: int) -> Segment:
-    src = _cover(_photo(str(rng.choice(PHOTOS))), 1.2 * h, 1.2 * w)
+def _zoom(rng: np.random.Generator, w: int, h: int, n: int, look: Look) -> Segment:
+    src = _cover(_photo(look.photo), 1.2 * h, 1.2 * w)
     sh, sw = src.shape[:2]
     z0, z1 = (1.0, 1.3) if rng.random() < 0.5 else (1.3, 1.0)
     cx = rng.uniform(sw / 2 - 0.08 * sw, sw / 2 + 0.08 * sw)
@@ -82,9 +91,9 @@ def _zoom(rng: np.random.Generator, w: int, h: int, n: int) -> Segment:
         yield _warp(src, m, w, h), [[0, 0, w, h]]
 
 
-def _rotate(rng: np.random.Generator, w: int, h: int, n: int) -> Segment:
+def _rotate(rng: np.random.Generator, w: int, h: int, n: int, look: Look) -> Segment:
     diag = math.hypot(w, h) + 4
-    src = _cover(_photo(str(rng.choice(PHOTOS))), diag, diag)
+    src = _cover(_photo(look.photo), diag, diag)
     sh, sw = src.shape[:2]
     omega = rng.uniform(0.3, 0.8) * (1 if rng.random() < 0.5 else -1)
     for t in range(n):
@@ -95,19 +104,19 @@ def _rotate(rng: np.random.Generator, w: int, h: int, n: int) -> Segment:
         yield _warp(src, m, w, h), [[0, 0, w, h]]
 
 
-def _background(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
-    texture = _cover(getattr(skimage.data, str(rng.choice(TEXTURES)))(), h, w)[:h, :w]
+def _background(rng: np.random.Generator, w: int, h: int, texture_name: str) -> np.ndarray:
+    texture = _cover(getattr(skimage.data, texture_name)(), h, w)[:h, :w]
     tint = rng.uniform(0.5, 1.0, size=3)
     return np.clip(texture[..., None].astype(np.float64) * tint, 0, 255).astype(np.uint8)
 
 
-def _objects(rng: np.random.Generator, w: int, h: int, n: int) -> Segment:
-    bg = _background(rng, w, h)
+def _objects(rng: np.random.Generator, w: int, h: int, n: int, look: Look) -> Segment:
+    bg = _background(rng, w, h, look.texture)
     side = max(8, int(0.3 * min(w, h)))
     band = int(0.4 * w)
     movers = []
     for _ in range(int(rng.integers(1, 3))):
-        photo = _cover(_photo(str(rng.choice(PHOTOS))), side + 1, side + 1)
+        photo = _cover(_photo(look.photo), side + 1, side + 1)
         py, px = rng.integers(0, photo.shape[0] - side), rng.integers(0, photo.shape[1] - side)
         left = 0 if rng.random() < 0.5 else w - band
         pos = np.array([rng.uniform(left, left + band - side), rng.uniform(0, h - side)])
@@ -130,7 +139,7 @@ def _objects(rng: np.random.Generator, w: int, h: int, n: int) -> Segment:
         yield frame, boxes
 
 
-MOTIONS: dict[str, Callable[[np.random.Generator, int, int, int], Segment]] = {
+MOTIONS: dict[str, Callable[[np.random.Generator, int, int, int, Look], Segment]] = {
     "pan": _pan,
     "zoom": _zoom,
     "rotate": _rotate,
@@ -138,9 +147,12 @@ MOTIONS: dict[str, Callable[[np.random.Generator, int, int, int], Segment]] = {
 }
 
 
-def _write_clip(path: Path, frames: Iterator[np.ndarray], w: int, h: int, fps: int) -> int:
+def _write_clip(
+    path: Path, frames: Iterator[np.ndarray], w: int, h: int, fps: int, faststart: bool
+) -> int:
     count = 0
-    with av.open(str(path), mode="w") as container:
+    options = {"movflags": "faststart"} if faststart else {}
+    with av.open(str(path), mode="w", options=options) as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         stream.codec_context.thread_count = 1  # deterministic bytes
@@ -153,21 +165,38 @@ def _write_clip(path: Path, frames: Iterator[np.ndarray], w: int, h: int, fps: i
 
 
 def synth_clip(
-    path: Path, category: str, seed: int, n_frames: int, size: tuple[int, int], fps: int, cuts: int
+    path: Path,
+    category: str,
+    seed: int,
+    n_frames: int,
+    size: tuple[int, int],
+    fps: int,
+    cuts: int,
+    faststart: bool = False,
 ) -> dict[str, object]:
-    """Write one clip and its sidecar; return the sidecar's content."""
+    """Write one clip and its sidecar; return the sidecar's content.
+
+    ``faststart`` puts the MP4 index first (as streaming sites do), so a truncated copy still
+    opens and decodes up to where it breaks off.
+    """
     w, h = size
     rng = np.random.default_rng(seed)
     bounds = np.linspace(0, n_frames, cuts + 2).round().astype(int)
     boxes: list[list[Box]] = []
+    # consecutive shots always show a different photograph and texture, so cuts are real
+    first_photo, first_texture = rng.integers(len(PHOTOS)), rng.integers(len(TEXTURES))
+    looks = [
+        Look(PHOTOS[(first_photo + k) % len(PHOTOS)], TEXTURES[(first_texture + k) % len(TEXTURES)])
+        for k in range(cuts + 1)
+    ]
 
     def frames() -> Iterator[np.ndarray]:
-        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-            for frame, frame_boxes in MOTIONS[category](rng, w, h, int(b - a)):
+        for look, a, b in zip(looks, bounds[:-1], bounds[1:], strict=True):
+            for frame, frame_boxes in MOTIONS[category](rng, w, h, int(b - a), look):
                 boxes.append(frame_boxes)
                 yield frame
 
-    count = _write_clip(path, frames(), w, h, fps)
+    count = _write_clip(path, frames(), w, h, fps, faststart)
     meta: dict[str, object] = {
         "clip": path.name,
         "category": category,

@@ -59,6 +59,7 @@ class ClipStats:
     windows: int = 0  # windows that fit in a shot at the stride
     rejected: int = 0  # of those, windows whose crops all failed the thresholds
     samples: int = 0
+    max_buffered: int = 0  # most frames held at once (bounded by T + detector lag)
 
 
 class ClipProcessor:
@@ -98,6 +99,7 @@ class ClipProcessor:
             motion = flow.magnitude(buf[-1].grey, grey) if buf else None
             buf.append(_Frame(i, rgb, grey, motion))
             self.stats.frames = i + 1
+            self.stats.max_buffered = max(self.stats.max_buffered, len(buf))
             if on_frames is not None:
                 on_frames(1)
             while centre + self.half + detector.lag <= i:

@@ -1,0 +1,186 @@
+"""The whole build: determinism across engines, resume after SIGKILL, bad inputs."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import small_config
+from vsrdata.errors import UsageError
+from vsrdata.preprocess.build import UNITS_DIR, build, split_of
+from vsrdata.preprocess.synth import synth_clip
+from vsrdata.shards import iter_samples, load_index
+
+
+def dataset_files(root: Path) -> dict[str, bytes]:
+    """Every file a reader or a user sees (not the per-run report or the work folder)."""
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and UNITS_DIR not in p.parts and p.name != "build_report.json"
+    }
+
+
+def assert_same_dataset(a: Path, b: Path) -> None:
+    fa, fb = dataset_files(a), dataset_files(b)
+    assert sorted(fa) == sorted(fb)
+    different = [name for name in fa if fa[name] != fb[name]]
+    assert not different, f"files differ: {different}"
+
+
+def test_splits_are_by_clip_and_deterministic(built: Path) -> None:
+    index = load_index(built)
+    seen: dict[str, str] = {}
+    for split in index["splits"]:
+        for s in iter_samples(built, split, decode=False):
+            assert seen.setdefault(s["clip_id"], split) == split  # no clip in two splits
+            assert split_of(s["clip_id"], (0.5, 0.25, 0.25)) == split
+    ids = [s["sample_id"] for sp in index["splits"] for s in iter_samples(built, sp, decode=False)]
+    assert len(ids) == len(set(ids))
+
+
+def test_two_workers_give_the_same_bytes(built: Path, clips_dir: Path, tmp_path: Path) -> None:
+    events: list[str] = []
+    build(small_config(clips_dir, tmp_path / "ds", workers=2), lambda k, v: events.append(k))
+    assert_same_dataset(built, tmp_path / "ds")
+    assert events[0] == "plan" and events.count("unit") == len(load_index(built)["shards"]) // 2
+    assert "frames" in events and "clip" in events
+
+
+@pytest.mark.slow
+def test_ray_engine_gives_the_same_bytes(built: Path, clips_dir: Path, tmp_path: Path) -> None:
+    ray = pytest.importorskip("ray")
+    try:
+        build(small_config(clips_dir, tmp_path / "ds", engine="ray", workers=2))
+    finally:
+        ray.shutdown()
+    assert_same_dataset(built, tmp_path / "ds")
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "vsrdata.cli", *args]
+
+
+def test_resume_after_sigkill(clips_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "killed"
+    args = ["build", str(clips_dir), "--out", str(out), "--patch", "16", "--workers", "1",
+            "--group-size", "1", "--split", "0.5,0.25,0.25", "--shard-size", "1GB"]  # fmt: skip
+    proc = subprocess.Popen(_cli(*args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)  # fmt: skip
+    units = out / UNITS_DIR
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(units.glob("*-0*.json"))) < 2:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    finished = {p.name: p.stat().st_mtime_ns for p in units.glob("*-0*.json")}
+    assert 2 <= len(finished) < 10, "the kill must land mid-build"
+    assert not (out / "dataset.json").exists()
+    shard_times = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.suffix in (".parquet", ".tfrecord")}
+
+    rerun = subprocess.run(_cli(*args), capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "resuming" in rerun.stderr
+    for name, mtime in finished.items():  # finished units were not redone
+        assert (units / name).stat().st_mtime_ns == mtime
+    index = load_index(out)
+    listed = {s["path"] for s in index["shards"]}
+    for path, mtime in shard_times.items():
+        rel = path.relative_to(out).as_posix()
+        if rel in listed and any(rel.split("/")[-1].startswith(n[:-5]) for n in finished):
+            assert path.stat().st_mtime_ns == mtime
+    assert not list(out.rglob("*.tmp"))
+    reference = tmp_path / "reference"
+    build(small_config(clips_dir, reference, group_size=1))
+    assert_same_dataset(reference, out)
+
+
+def _bad_inputs(root: Path, good: Path) -> None:
+    """A folder where only two clips are usable."""
+    cat = root / "mixed"
+    cat.mkdir(parents=True)
+    for name in ("pan/pan_000.mp4", "zoom/zoom_001.mp4"):
+        shutil.copy(good / name, cat / Path(name).name)
+    data = (good / "pan/pan_000.mp4").read_bytes()
+    (cat / "empty.mp4").write_bytes(b"")
+    (cat / "notes.mp4").write_text("this is not a video\n" * 50)
+    (cat / "cut_short.mp4").write_bytes(data[: len(data) // 2])  # index at the end: unreadable
+    (cat / "noise.mkv").write_bytes(os.urandom(20000))
+    synth_clip(cat / "streamable.mp4", "pan", 3, 60, (320, 240), 25, 0, faststart=True)
+    full = (cat / "streamable.mp4").read_bytes()
+    (cat / "streamable.mp4").write_bytes(full[: len(full) // 2])  # decodes, then breaks off
+    synth_clip(cat / "four_frames.mp4", "pan", 4, 4, (320, 240), 25, 0)
+    synth_clip(cat / "tiny.mp4", "pan", 5, 20, (64, 48), 25, 0)
+    frames = root / "frames" / "broken"
+    frames.mkdir(parents=True)
+    for i in range(9):
+        (frames / f"{i:04d}.png").write_bytes(b"not a png")
+    for sidecar in root.rglob("*.motion.json"):
+        sidecar.unlink()
+
+
+def test_bad_inputs_are_skipped_with_reasons(clips_dir: Path, tmp_path: Path) -> None:
+    _bad_inputs(tmp_path / "in", clips_dir)
+    result = build(small_config(tmp_path / "in", tmp_path / "ds", split=(1.0, 0.0, 0.0)))
+    reasons = {s["clip_id"]: s["reason"] for s in result.index["skipped"]}
+    assert set(reasons) == {
+        "mixed/empty.mp4", "mixed/notes.mp4", "mixed/cut_short.mp4", "mixed/noise.mkv",
+        "mixed/streamable.mp4", "mixed/four_frames.mp4", "mixed/tiny.mp4", "frames/broken",
+    }  # fmt: skip
+    assert "empty file" in reasons["mixed/empty.mp4"]
+    assert "not a readable video" in reasons["mixed/notes.mp4"]
+    assert "not a readable video" in reasons["mixed/cut_short.mp4"]
+    assert "not a readable video" in reasons["mixed/noise.mkv"]
+    assert "truncated" in reasons["mixed/streamable.mp4"]
+    assert "too short: 4 frames" in reasons["mixed/four_frames.mp4"]
+    assert "smaller than a patch" in reasons["mixed/tiny.mp4"]
+    assert "unreadable frame image" in reasons["frames/broken"]
+    assert result.index["splits"]["train"]["clips"] == 2
+    used = {s["clip_id"] for s in iter_samples(tmp_path / "ds", "train", decode=False)}
+    assert used == {"mixed/pan_000.mp4", "mixed/zoom_001.mp4"}
+    report = json.loads((tmp_path / "ds" / "build_report.json").read_text())
+    assert sum(c["status"] == "skipped" for c in report["clips"]) == 8
+
+
+def test_resume_refuses_other_arguments(built: Path, clips_dir: Path) -> None:
+    with pytest.raises(UsageError, match="other arguments"):
+        build(small_config(clips_dir, built, scale=2))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--frames", "6"], "--frames must be odd"),
+        (["--scale", "5"], "--scale must be one of 2, 3, 4"),
+        (["--split", "0.5,0.5"], "--split takes three"),
+        (["--crop", "random"], "--crop must be one of"),
+        (["--format", "hdf5"], "--format must be one of"),
+        (["--shard-size", "lots"], "cannot read the size"),
+    ],
+)
+def test_bad_arguments_fail_at_once_and_write_nothing(
+    clips_dir: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
+    out = tmp_path / "ds"
+    res = subprocess.run(_cli("build", str(clips_dir), "--out", str(out), *args),
+                         capture_output=True, text=True)  # fmt: skip
+    assert res.returncode == 2, res.stderr
+    assert message in " ".join(res.stderr.split())
+    assert "Traceback" not in res.stderr
+    assert not out.exists()
+
+
+def test_missing_source_fails_with_usage_error(tmp_path: Path) -> None:
+    res = subprocess.run(_cli("build", str(tmp_path / "nope"), "--out", str(tmp_path / "ds")),
+                         capture_output=True, text=True)  # fmt: skip
+    assert res.returncode == 2 and "does not exist" in res.stderr
+    assert not (tmp_path / "ds").exists()
