@@ -52,14 +52,22 @@ def _human(n: float) -> str:
     return f"{n:.1f} TB"
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"vsrdata {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
 ) -> None:
-    if version:
-        out.print(f"vsrdata {__version__}")
-        raise typer.Exit()
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(message)s",
@@ -247,7 +255,7 @@ def run(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # Typer's own exits: 0, or 2 for bad usage
         return exc.code if isinstance(exc.code, int) else int(exc.code is not None)
     except VsrDataError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False)
+        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return exc.exit_code
     return 0
 

@@ -7,8 +7,8 @@ Categories (one subfolder each):
 - ``objects``: one or two textured objects cross a static textured background, each within
   one side band (left or right 40 % of the frame), so a centre crop misses them.
 
-Frames are rendered with sub-pixel bilinear warps and written as H.264 (libx264, CRF 16,
-yuv420p) MP4 through PyAV. Each clip has a sidecar ``<name>.motion.json`` with its category,
+Frames are rendered with sub-pixel bilinear warps and written as H.264 (libx264,
+yuv420p, constant QP 16) MP4 through PyAV. Each clip has a sidecar ``<name>.motion.json`` with its category,
 size, fps, cut positions and, per frame, the ground-truth boxes ``[x, y, w, h]`` of what moves
 (the whole frame for camera motion, the objects' boxes otherwise). With ``cuts > 0`` a clip
 switches to a new photograph and new motion at evenly spaced hard cuts.
@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from fractions import Fraction
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,15 +151,23 @@ MOTIONS: dict[str, Callable[[np.random.Generator, int, int, int, Look], Segment]
 def _write_clip(
     path: Path, frames: Iterator[np.ndarray], w: int, h: int, fps: int, faststart: bool
 ) -> int:
+    """Encode RGB frames as H.264 MP4; return the frame count. Same frames, same bytes.
+
+    Constant QP rather than CRF: x264's CRF rate control was seen to give different bytes for
+    the same frames from run to run, constant QP does not.
+    """
     count = 0
     options = {"movflags": "faststart"} if faststart else {}
     with av.open(str(path), mode="w", options=options) as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        stream.codec_context.thread_count = 1  # deterministic bytes
-        stream.options = {"crf": "16", "preset": "veryfast"}
+        stream.options = {"qp": "16", "preset": "veryfast", "threads": "1"}
         for rgb in frames:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+            # BT.601 4:2:0 conversion here rather than in swscale, whose output varied too
+            yuv = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YUV_I420)
+            frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+            frame.pts, frame.time_base = count, Fraction(1, fps)
+            container.mux(stream.encode(frame))
             count += 1
         container.mux(stream.encode(None))
     return count

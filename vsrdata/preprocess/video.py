@@ -24,6 +24,10 @@ import numpy as np
 
 from vsrdata.errors import ClipError, UsageError
 
+# FFmpeg inside OpenCV prints its errors ("moov atom not found") to stderr; the build reports
+# unreadable clips itself. Must be set before OpenCV opens its first video.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
 log = logging.getLogger(__name__)
 
 VIDEO_EXTS = frozenset(
