@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-import tempfile  # noqa: E402
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Hugging Face datasets: no network, and a cache that is not the user's
@@ -17,15 +16,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_HOME", tempfile.mkdtemp(prefix="vsrdata-test-hf-"))
 
-from vsrdata.preprocess.config import BuildConfig  # noqa: E402
-from vsrdata.preprocess.synth import synthesize  # noqa: E402
+from vsrdata.preprocess.config import BuildConfig
+from vsrdata.preprocess.synth import synthesize
 
 CLIP_SIZE = (320, 240)
 
 
 @pytest.fixture(scope="session")
 def clips_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Ten 40-frame clips of the four categories, each with one hard cut (8/1/1 at 0.5,0.25,0.25)."""
+    """Ten 40-frame clips of the four categories, each with one cut (8/1/1 at 0.5,0.25,0.25)."""
     root = tmp_path_factory.mktemp("clips")
     synthesize(root, clips=10, seconds=1.6, size=CLIP_SIZE, seed=1, cuts=1)
     return root

@@ -26,6 +26,12 @@ from rich.table import Table
 
 from vsrdata import __version__
 from vsrdata.errors import VsrDataError
+from vsrdata.motion.crops import CROP_MODES
+from vsrdata.motion.flow import FLOW_METHODS
+from vsrdata.preprocess.config import ENGINES, BuildConfig
+from vsrdata.preprocess.degrade import DEGRADATIONS, SCALES
+from vsrdata.preprocess.scenes import SCENE_DETECTORS
+from vsrdata.shards.writer import FORMATS
 
 app = typer.Typer(
     name="vsrdata",
@@ -39,9 +45,11 @@ err = Console(stderr=True)
 
 
 def _default(name: str) -> Any:
-    from vsrdata.preprocess.config import BuildConfig
-
     return BuildConfig.__dataclass_fields__[name].default
+
+
+def _choices(registry: Any, sep: str = " | ") -> str:
+    return sep.join(str(k) for k in registry)
 
 
 def _human(n: float) -> str:
@@ -151,8 +159,9 @@ def _summary(index: dict[str, Any], report: dict[str, Any]) -> None:
     used = sum(s["clips"] for s in index["splits"].values())
     on_disk = sum(s["bytes"] for s in index["shards"])
     fps = report["frames_per_second"]
+    samples = index["totals"]["samples"]
     out.print(
-        f"clips used {used}, skipped {len(index['skipped'])}; samples {index['totals']['samples']}; "
+        f"clips used {used}, skipped {len(index['skipped'])}; samples {samples}; "
         f"{len(index['shards'])} shards, {_human(on_disk)}; {report['seconds']:.1f} s, "
         f"{report['frames']} frames" + (f" at {fps:.1f} frames/s" if fps else "")
     )
@@ -164,33 +173,61 @@ def build(
         Path, typer.Argument(help="Folder of videos or of frame folders (or one video file).")
     ],
     out_dir: Annotated[Path, typer.Option("--out", help="Dataset folder to write.")],
-    scale: Annotated[int, typer.Option(help="SR factor: 2, 3 or 4.")] = _default("scale"),
+    scale: Annotated[int, typer.Option(help=f"SR factor: {_choices(SCALES, ', ')}.")] = _default(
+        "scale"
+    ),
     frames: Annotated[int, typer.Option(help="Window length T (odd).")] = _default("frames"),
-    stride: Annotated[int, typer.Option(help="Frames between window centres (train/val).")] = _default("stride"),
-    test_stride: Annotated[int, typer.Option(help="Frames between window centres (test).")] = _default("test_stride"),
-    patch: Annotated[int, typer.Option(help="LR patch side; HR crops are patch x scale.")] = _default("patch"),
-    crops_per_window: Annotated[int, typer.Option(help="Motion crops per window (non-overlapping).")] = _default("crops_per_window"),
-    crop: Annotated[str, typer.Option(help="motion | center | full (train/val; test is full).")] = _default("crop"),
-    min_motion: Annotated[float, typer.Option(help="Least mean flow in a motion crop, HR px/frame.")] = _default("min_motion"),
-    min_texture: Annotated[float, typer.Option(help="Least luma std of a motion crop, grey levels.")] = _default("min_texture"),
-    degradation: Annotated[str, typer.Option(help="bd (DUF Gaussian) | bi (MATLAB bicubic).")] = _default("degradation"),
-    split: Annotated[str, typer.Option(help="train,val,test shares (by clip hash).")] = "0.8,0.1,0.1",
-    format: Annotated[str, typer.Option("--format", help="parquet, tfrecord or both.")] = "parquet,tfrecord",
+    stride: Annotated[
+        int, typer.Option(help="Frames between window centres (train/val).")
+    ] = _default("stride"),
+    test_stride: Annotated[
+        int, typer.Option(help="Frames between window centres (test).")
+    ] = _default("test_stride"),
+    patch: Annotated[
+        int, typer.Option(help="LR patch side; HR crops are patch x scale.")
+    ] = _default("patch"),
+    crops_per_window: Annotated[
+        int, typer.Option(help="Motion crops per window (non-overlapping).")
+    ] = _default("crops_per_window"),
+    crop: Annotated[
+        str, typer.Option(help=f"{_choices(CROP_MODES)} (train/val; test keeps full frames).")
+    ] = _default("crop"),
+    min_motion: Annotated[
+        float, typer.Option(help="Least mean flow in a motion crop, HR px/frame.")
+    ] = _default("min_motion"),
+    min_texture: Annotated[
+        float, typer.Option(help="Least luma std of a motion crop, grey levels.")
+    ] = _default("min_texture"),
+    degradation: Annotated[
+        str, typer.Option(help=f"{_choices(DEGRADATIONS)}: DUF Gaussian | MATLAB bicubic.")
+    ] = _default("degradation"),
+    split: Annotated[
+        str, typer.Option(help="train,val,test shares (by clip hash).")
+    ] = "0.8,0.1,0.1",
+    format: Annotated[
+        str, typer.Option("--format", help=f"Comma-separated: {_choices(FORMATS, ', ')}.")
+    ] = "parquet,tfrecord",
     shard_size: Annotated[str, typer.Option(help="Image bytes per shard, e.g. 256MB.")] = "256MB",
     group_size: Annotated[int, typer.Option(help="Clips per work unit.")] = _default("group_size"),
     fps: Annotated[float, typer.Option(help="Frame rate of frame folders.")] = _default("fps"),
-    scene_detector: Annotated[str, typer.Option(help="content | adaptive | none.")] = _default("scene_detector"),
+    scene_detector: Annotated[str, typer.Option(help=f"{_choices(SCENE_DETECTORS)}.")] = _default(
+        "scene_detector"
+    ),
     cut_threshold: Annotated[float | None, typer.Option(help="Scene detector threshold.")] = None,
-    flow: Annotated[str, typer.Option(help="dis | farneback.")] = _default("flow"),
+    flow: Annotated[str, typer.Option(help=f"{_choices(FLOW_METHODS)}.")] = _default("flow"),
     workers: Annotated[int | None, typer.Option(help="Processes (default: all cores).")] = None,
-    engine: Annotated[str, typer.Option(help="local | ray.")] = _default("engine"),
-    ray_address: Annotated[str | None, typer.Option(help="Ray cluster address (engine ray).")] = None,
-    overwrite: Annotated[bool, typer.Option(help="Delete an existing dataset in --out first.")] = False,
-) -> None:  # fmt: skip
+    engine: Annotated[str, typer.Option(help=f"{_choices(ENGINES)}.")] = _default("engine"),
+    ray_address: Annotated[
+        str | None, typer.Option(help="Ray cluster address (engine ray).")
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option(help="Delete an existing dataset in --out first.")
+    ] = False,
+) -> None:
     """Turn clips into a sharded HR/LR dataset (Parquet and/or TFRecord + dataset.json)."""
     options = {k: v for k, v in locals().items() if k not in ("source", "out_dir", "overwrite")}
     from vsrdata.preprocess.build import build as run_build
-    from vsrdata.preprocess.config import BuildConfig, parse_size, parse_split
+    from vsrdata.preprocess.config import parse_size, parse_split
 
     options["split"] = parse_split(split)
     options["shard_size"] = parse_size(shard_size)
@@ -266,4 +303,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-

@@ -48,8 +48,8 @@ def test_synth_rejects_odd_sizes(tmp_path: Path) -> None:
 
 def test_build_then_info(clips_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "ds"
-    res = vsrdata("build", str(clips_dir), "--out", str(out), "--patch", "16", "--workers", "2",
-                  "--split", "0.5,0.25,0.25", "--format", "parquet", "--group-size", "4")  # fmt: skip
+    args = ["--patch", "16", "--split", "0.5,0.25,0.25", "--format", "parquet", "--group-size", "4"]
+    res = vsrdata("build", str(clips_dir), "--out", str(out), "--workers", "2", *args)
     assert res.returncode == 0, res.stderr
     assert "samples by split and category" in res.stdout and "frames/s" in res.stdout
     assert "frames" in res.stderr  # the progress bars
@@ -58,8 +58,7 @@ def test_build_then_info(clips_dir: Path, tmp_path: Path) -> None:
     assert info.returncode == 0, info.stderr
     for word in ("train", "val", "test", "pan", "zoom", "rotate", "objects", "parquet"):
         assert word in info.stdout
-    again = vsrdata("build", str(clips_dir), "--out", str(out), "--patch", "16",
-                    "--split", "0.5,0.25,0.25", "--format", "parquet", "--group-size", "4")  # fmt: skip
+    again = vsrdata("build", str(clips_dir), "--out", str(out), *args)
     assert again.returncode == 0 and "resuming: 4 of 4 units done" in again.stderr
 
 

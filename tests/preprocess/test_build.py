@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import filecmp
 import json
 import os
 import shutil
@@ -85,7 +84,9 @@ def test_resume_after_sigkill(clips_dir: Path, tmp_path: Path) -> None:
     finished = {p.name: p.stat().st_mtime_ns for p in units.glob("*-0*.json")}
     assert 2 <= len(finished) < 10, "the kill must land mid-build"
     assert not (out / "dataset.json").exists()
-    shard_times = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.suffix in (".parquet", ".tfrecord")}
+    shard_times = {
+        p: p.stat().st_mtime_ns for p in out.rglob("*") if p.suffix in (".parquet", ".tfrecord")
+    }
 
     rerun = subprocess.run(_cli(*args), capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr

@@ -11,11 +11,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from vsrdata.preprocess import degrade
+from vsrdata.preprocess.windows import encode_png
 from vsrdata.shards import iter_samples, load_index, read
 from vsrdata.shards.schema import FIELD_NAMES, FIELDS
 from vsrdata.shards.tfrecord import decode_example, encode_example, iter_records
 from vsrdata.shards.writer import ShardSet, sha256_file
-from vsrdata.preprocess.windows import encode_png
 
 RNG = np.random.default_rng(5)
 
@@ -60,8 +60,8 @@ def test_shard_set_cuts_by_size_and_leaves_no_temporary_files(tmp_path: Path) ->
             path = tmp_path / info.path
             assert path.stat().st_size == info.bytes and sha256_file(path) == info.sha256
         assert not list((tmp_path / fmt).rglob("*.tmp"))
-    back = [decode_example(r) for i in range(3)
-            for r in iter_records(str(tmp_path / f"tfrecord/train/train-00000-000{i}.tfrecord"))]  # fmt: skip
+    files = [tmp_path / f"tfrecord/train/train-00000-000{i}.tfrecord" for i in range(3)]
+    back = [decode_example(r) for f in files for r in iter_records(str(f))]
     assert back == samples
     table = pq.read_table(tmp_path / "parquet" / "train")
     assert table.num_rows == 5 and table.column_names == list(FIELD_NAMES)

@@ -27,13 +27,14 @@ FlowFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def _dis() -> FlowFn:
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
-    return lambda prev, nxt: dis.calc(prev, nxt, None)
+    dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+    return lambda prev, nxt: np.asarray(dis.calc(prev, nxt, None))  # type: ignore[call-overload]
 
 
 def _farneback() -> FlowFn:
     def calc(prev: np.ndarray, nxt: np.ndarray) -> np.ndarray:
-        return cv2.calcOpticalFlowFarneback(prev, nxt, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+        flow = cv2.calcOpticalFlowFarneback(prev, nxt, None, 0.5, 3, 15, 3, 5, 1.2, 0)  # type: ignore[call-overload]
+        return np.asarray(flow)
 
     return calc
 

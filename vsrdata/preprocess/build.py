@@ -88,7 +88,7 @@ class _Spill:
     """Samples of one clip, pickled to an anonymous temporary file (gone even after a kill)."""
 
     def __init__(self, folder: Path) -> None:
-        self._fh: IO[bytes] = tempfile.TemporaryFile(dir=folder)
+        self._fh: IO[bytes] = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115 - see close()
 
     def add(self, sample: dict[str, Any]) -> None:
         pickle.dump(sample, self._fh, protocol=pickle.HIGHEST_PROTOCOL)
@@ -223,7 +223,9 @@ def _clear_out(root: Path) -> None:
     if not root.exists():
         return
     if not ((root / UNITS_DIR).is_dir() or (root / INDEX_NAME).is_file()):
-        raise UsageError(f"--overwrite: {root} does not look like a vsrdata dataset; not deleting it")
+        raise UsageError(
+            f"--overwrite: {root} does not look like a vsrdata dataset; not deleting it"
+        )
     shutil.rmtree(root)
 
 
@@ -253,7 +255,9 @@ def build(
     done = {u.name for u in units if (Path(cfg.out) / UNITS_DIR / f"{u.name}.json").exists()}
     todo = [c for u in units if u.name not in done for c in u.clips]
     frames = sum(count_frames(c) for c in todo)
-    emit("plan", {"clips": len(todo), "frames": frames, "units": len(units), "done_units": len(done)})
+    emit(
+        "plan", {"clips": len(todo), "frames": frames, "units": len(units), "done_units": len(done)}
+    )
     started = time.perf_counter()
     stats = run_units(units, cfg, emit)
     return _finish(cfg, stats, done, time.perf_counter() - started)

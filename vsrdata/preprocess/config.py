@@ -49,13 +49,13 @@ def parse_size(text: str | int) -> int:
 def parse_split(text: str | tuple[float, ...]) -> tuple[float, float, float]:
     """'0.8,0.1,0.1' -> (0.8, 0.1, 0.1); the three shares must be >= 0 and sum to 1."""
     try:
-        parts = (
-            tuple(float(p) for p in text.split(",")) if isinstance(text, str) else tuple(text)
-        )
+        parts = tuple(float(p) for p in text.split(",")) if isinstance(text, str) else tuple(text)
     except ValueError:
         raise UsageError(f"--split takes three numbers like 0.8,0.1,0.1, got {text!r}") from None
     if len(parts) != 3 or any(p < 0 for p in parts) or abs(sum(parts) - 1.0) > 1e-6:
-        raise UsageError(f"--split takes three shares >= 0 that sum to 1 (train,val,test), got {text!r}")
+        raise UsageError(
+            f"--split takes three shares >= 0 that sum to 1 (train,val,test), got {text!r}"
+        )
     return (parts[0], parts[1], parts[2])
 
 
@@ -99,7 +99,9 @@ class BuildConfig:
                 f"--frames must be odd (a window is centred on one frame), got {self.frames}"
             )
         if self.scale not in SCALES:
-            raise UsageError(f"--scale must be one of {', '.join(map(str, SCALES))}, got {self.scale}")
+            raise UsageError(
+                f"--scale must be one of {', '.join(map(str, SCALES))}, got {self.scale}"
+            )
         for name in ("stride", "test_stride", "patch", "crops_per_window", "group_size", "workers"):
             if getattr(self, name) < 1:
                 raise UsageError(f"--{name.replace('_', '-')} must be at least 1")

@@ -67,10 +67,7 @@ def _resample_axis(img: np.ndarray, axis: int, idx: np.ndarray, w: np.ndarray) -
     """out[i] = sum_k w[i, k] * img[idx[i, k]] along ``axis`` (0 or 1), in float64."""
     shape = [1] * img.ndim
     shape[axis] = idx.shape[0]
-    out = np.zeros(
-        img.shape[:axis] + (idx.shape[0],) + img.shape[axis + 1 :],
-        dtype=np.float64,
-    )
+    out = np.zeros((*img.shape[:axis], idx.shape[0], *img.shape[axis + 1 :]), dtype=np.float64)
     for k in range(idx.shape[1]):
         taken = np.take(img, idx[:, k], axis=axis)
         out += w[:, k].reshape(shape) * taken
@@ -180,7 +177,7 @@ def imresize(
         method: ``"bicubic"`` (Keys, a = -0.5) or ``"bilinear"``.
         antialiasing: stretch the kernel by 1/scale when shrinking (MATLAB's default).
     """
-    sy, sx = (scale, scale) if np.isscalar(scale) else scale  # type: ignore[misc]
+    sy, sx = (scale, scale) if isinstance(scale, int | float) else scale
     if sy <= 0 or sx <= 0:
         raise ValueError(f"scale must be positive, got {scale}")
     if method not in _KERNELS:

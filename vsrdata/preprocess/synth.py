@@ -7,11 +7,11 @@ Categories (one subfolder each):
 - ``objects``: one or two textured objects cross a static textured background, each within
   one side band (left or right 40 % of the frame), so a centre crop misses them.
 
-Frames are rendered with sub-pixel bilinear warps and written as H.264 (libx264,
-yuv420p, constant QP 16) MP4 through PyAV. Each clip has a sidecar ``<name>.motion.json`` with its category,
-size, fps, cut positions and, per frame, the ground-truth boxes ``[x, y, w, h]`` of what moves
-(the whole frame for camera motion, the objects' boxes otherwise). With ``cuts > 0`` a clip
-switches to a new photograph and new motion at evenly spaced hard cuts.
+Frames are rendered with sub-pixel bilinear warps and written as H.264 MP4 (libx264, yuv420p,
+constant QP 16) through PyAV. Each clip has a sidecar ``<name>.motion.json`` with its
+category, size, fps, cut positions and, per frame, the ground-truth boxes ``[x, y, w, h]`` of
+what moves (the whole frame for camera motion, the objects' boxes otherwise). With
+``cuts > 0`` a clip switches to a new photograph and new motion at evenly spaced hard cuts.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from __future__ import annotations
 import json
 import logging
 import math
-from fractions import Fraction
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -72,7 +72,9 @@ def _pan(rng: np.random.Generator, w: int, h: int, n: int, look: Look) -> Segmen
     angle = rng.uniform(0, 2 * np.pi)
     v = speed * np.array([np.cos(angle), np.sin(angle)])
     src = _cover(_photo(look.photo), h + abs(v[1]) * n + 8, w + abs(v[0]) * n + 8)
-    start = np.array([4 + (abs(v[0]) * n if v[0] < 0 else 0), 4 + (abs(v[1]) * n if v[1] < 0 else 0)])
+    start = np.array(
+        [4 + (abs(v[0]) * n if v[0] < 0 else 0), 4 + (abs(v[1]) * n if v[1] < 0 else 0)]
+    )
     for t in range(n):
         ox, oy = start + v * t
         yield _warp(src, np.array([[1, 0, ox], [0, 1, oy]], np.float64), w, h), [[0, 0, w, h]]
@@ -164,8 +166,8 @@ def _write_clip(
         stream.options = {"qp": "16", "preset": "veryfast", "threads": "1"}
         for rgb in frames:
             # BT.601 4:2:0 conversion here rather than in swscale, whose output varied too
-            yuv = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YUV_I420)
-            frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+            yuv = np.asarray(cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YUV_I420))
+            frame = av.VideoFrame.from_ndarray(yuv.astype(np.uint8), format="yuv420p")
             frame.pts, frame.time_base = count, Fraction(1, fps)
             container.mux(stream.encode(frame))
             count += 1

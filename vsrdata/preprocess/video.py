@@ -31,9 +31,26 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 log = logging.getLogger(__name__)
 
 VIDEO_EXTS = frozenset(
-    ".mp4 .m4v .mov .mkv .webm .avi .mpg .mpeg .ts .mts .m2ts .wmv .flv .ogv .3gp .y4m".split()
+    [
+        ".mp4",
+        ".m4v",
+        ".mov",
+        ".mkv",
+        ".webm",
+        ".avi",
+        ".mpg",
+        ".mpeg",
+        ".ts",
+        ".mts",
+        ".m2ts",
+        ".wmv",
+        ".flv",
+        ".ogv",
+        ".3gp",
+        ".y4m",
+    ]
 )
-IMAGE_EXTS = frozenset(".png .jpg .jpeg .bmp .tif .tiff .webp .ppm .pgm".split())
+IMAGE_EXTS = frozenset([".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"])
 ROOT_CATEGORY = "uncategorized"
 # A container that announces N frames but yields fewer than this share is called truncated.
 TRUNCATED_SHARE = 0.9
