@@ -128,11 +128,16 @@ class _BuildDisplay:
 
     def __call__(self, kind: str, value: Any) -> None:
         if kind == "plan":
-            done = value["done_units"]
+            done, units = value["done_units"], value["units"]
             self.progress.update(self.clips, total=value["clips"])
             self.progress.update(self.frames, total=value["frames"] or None)
-            if done:
-                self.progress.console.print(f"resuming: {done} of {value['units']} units done")
+            if done == units:
+                msg = f"resuming: {done} of {units} units done, nothing to do"
+                self.progress.console.print(msg)
+                for task in (self.clips, self.frames):
+                    self.progress.update(task, visible=False)
+            elif done:
+                self.progress.console.print(f"resuming: {done} of {units} units done")
         elif kind == "frames":
             self.progress.advance(self.frames, value)
         elif kind == "clip":

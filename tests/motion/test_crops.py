@@ -71,11 +71,11 @@ def test_flow_magnitude_of_a_known_shift() -> None:
 
 
 def test_flow_factor_keeps_crops_resolvable() -> None:
-    assert flow_factor(1080, 1920, 128) == 4
+    assert flow_factor(1080, 1920, 128) == 5
     assert flow_factor(240, 320, 64) == 1
     assert flow_factor(2160, 3840, 64) == 4  # bounded by the crop, not the frame
     rgb = RNG.integers(0, 256, (1080, 1920, 3), dtype=np.uint8)
-    assert small_grey(rgb, 4).shape == (270, 480)
+    assert small_grey(rgb, 5).shape == (216, 384)
 
 
 def _overlap(crop: list[int], boxes: list[list[int]]) -> float:

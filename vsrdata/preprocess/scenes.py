@@ -21,9 +21,14 @@ import numpy as np
 from scenedetect import AdaptiveDetector, ContentDetector, FrameTimecode
 from scenedetect.detector import FlashFilter
 
+from vsrdata.motion.flow import shrink
+
 __all__ = ["SCENE_DETECTORS", "CutDetector"]
 
-# Frames are shrunk to this width before detection, as PySceneDetect's own auto-downscale does.
+# Frames are shrunk by the integer factor round(width / DETECT_WIDTH) before detection, as
+# PySceneDetect's SceneManager does, but with area averaging rather than its default linear
+# filter, which aliases on fast pans over texture enough to fake cuts. Callers may pass
+# frames already shrunk.
 DETECT_WIDTH = 256
 
 
@@ -63,7 +68,7 @@ class CutDetector:
     ) -> None:
         factory = SCENE_DETECTORS[kind]
         self._detector = factory(min_shot, threshold) if factory is not None else None
-        self._fps = fps
+        self._fps = float(fps)
         self._last = -1
         self.lag = int(self._detector.event_buffer_length) if self._detector is not None else 0
 
@@ -78,10 +83,7 @@ class CutDetector:
         """Process frame ``index`` (uint8 RGB H×W×3); return cuts found so far (may be late)."""
         if self._detector is None:
             return []
-        h, w = rgb.shape[:2]
-        if w > DETECT_WIDTH:
-            size = (DETECT_WIDTH, max(1, round(h * DETECT_WIDTH / w)))
-            rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        rgb = shrink(rgb, max(1, round(rgb.shape[1] / DETECT_WIDTH)))
         bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)  # PySceneDetect expects OpenCV's order
         self._last = index
         return self._frames(self._detector.process_frame(self._timecode(index), bgr))

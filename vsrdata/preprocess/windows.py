@@ -22,13 +22,13 @@ import numpy as np
 
 from vsrdata.errors import ClipError
 from vsrdata.motion.crops import CROP_MODES, Crop, CropSpec, WindowScorer
-from vsrdata.motion.flow import FlowEstimator, flow_factor, small_grey
+from vsrdata.motion.flow import FlowEstimator, flow_factor, shrink
 from vsrdata.preprocess.config import BuildConfig
 from vsrdata.preprocess.degrade import degrade_region
 from vsrdata.preprocess.scenes import CutDetector
 from vsrdata.preprocess.video import ClipRef, FrameStream
 
-PNG_LEVEL = 3  # zlib level for PNG payloads: near the size of 9 at a fraction of the time
+PNG_LEVEL = 1  # zlib level: 6 % larger than level 3 and 1.35x faster (docs/benchmarks.md)
 
 
 def encode_png(rgb: np.ndarray) -> bytes:
@@ -47,7 +47,7 @@ class _Frame:
     rgb: np.ndarray
     grey: np.ndarray  # small grey copy
     motion: np.ndarray | None  # |flow| from the previous frame to this one (small grid)
-    lr: np.ndarray | None = None  # full-frame LR, cached when whole frames are kept
+    lr_png: bytes | None = None  # full-frame LR as PNG, cached when whole frames are kept
 
 
 @dataclass
@@ -94,8 +94,9 @@ class ClipProcessor:
         buf: deque[_Frame] = deque()
         centre = self.half
         for i, rgb in enumerate(stream):
-            self._add_cuts(detector.push(i, rgb))
-            grey = small_grey(rgb, self.factor)
+            small = shrink(rgb, self.factor)  # one full-size pass feeds cuts and flow
+            self._add_cuts(detector.push(i, small))
+            grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
             motion = flow.magnitude(buf[-1].grey, grey) if buf else None
             buf.append(_Frame(i, rgb, grey, motion))
             self.stats.frames = i + 1
@@ -148,20 +149,19 @@ class ClipProcessor:
             self.stats.samples += 1
             yield self._sample(frames, shot[0], c, k, crop)
 
-    def _lr(self, frame: _Frame, crop: Crop) -> np.ndarray:
+    def _lr_png(self, frame: _Frame, crop: Crop) -> bytes:
         cfg = self.cfg
         box = (crop.y, crop.x, crop.h, crop.w)
         if (crop.h, crop.w) != self.hr_size:
-            return degrade_region(frame.rgb, cfg.degradation, cfg.scale, box)
-        if frame.lr is None:  # whole frames recur in T windows: degrade each once
-            frame.lr = degrade_region(frame.rgb, cfg.degradation, cfg.scale, box)
-        return frame.lr
+            return encode_png(degrade_region(frame.rgb, cfg.degradation, cfg.scale, box))
+        if frame.lr_png is None:  # whole frames recur in T windows: degrade and encode once
+            frame.lr_png = encode_png(degrade_region(frame.rgb, cfg.degradation, cfg.scale, box))
+        return frame.lr_png
 
     def _sample(
         self, frames: list[_Frame], shot: int, c: int, k: int, crop: Crop
     ) -> dict[str, Any]:
-        cfg, ref = self.cfg, self.ref
-        lr = [self._lr(f, crop) for f in frames]
+        cfg, ref, s = self.cfg, self.ref, self.cfg.scale
         hr = frames[self.half].rgb[crop.y : crop.y + crop.h, crop.x : crop.x + crop.w]
         return {
             "sample_id": f"{ref.clip_id}/{shot}/{c}/{k}",
@@ -178,8 +178,8 @@ class ClipProcessor:
             "motion": crop.motion,
             "texture": crop.texture,
             "degradation": cfg.degradation,
-            "lr": [encode_png(x) for x in lr],
+            "lr": [self._lr_png(f, crop) for f in frames],
             "hr": encode_png(np.ascontiguousarray(hr)),
-            "lr_shape": list(lr[0].shape),
+            "lr_shape": [crop.h // s, crop.w // s, 3],
             "hr_shape": list(hr.shape),
         }
