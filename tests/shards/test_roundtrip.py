@@ -128,6 +128,7 @@ def test_parquet_opens_with_pyarrow_pandas_and_hf_datasets(built: Path) -> None:
     assert hf["validation"].num_rows == index["splits"]["val"]["samples"]
     card = datasets.load_dataset(str(built))  # through the dataset card's configs
     assert card["test"].num_rows == index["splits"]["test"]["samples"]
+    assert card["val"].num_rows == index["splits"]["val"]["samples"]
     row = hf["train"][0]
     assert isinstance(row["hr"], bytes) and len(row["lr"]) == 7
 

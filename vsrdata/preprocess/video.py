@@ -54,6 +54,9 @@ IMAGE_EXTS = frozenset([".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp
 ROOT_CATEGORY = "uncategorized"
 # A container that announces N frames but yields fewer than this share is called truncated.
 TRUNCATED_SHARE = 0.9
+# Containers whose frame count comes from an index; others (WebM, MKV, MPEG-TS, ...) only
+# estimate it from the duration, so a short count there proves nothing.
+INDEXED_EXTS = frozenset([".mp4", ".m4v", ".mov", ".3gp", ".avi"])
 
 
 @dataclass(frozen=True)
@@ -197,7 +200,8 @@ class FrameStream:
                 yield frame
         finally:
             self.close()
-        if self.ref.kind == "video" and self.announced and count < TRUNCATED_SHARE * self.announced:
+        indexed = Path(self.ref.path).suffix.lower() in INDEXED_EXTS
+        if indexed and self.announced and count < TRUNCATED_SHARE * self.announced:
             raise ClipError(f"truncated: decoded {count} of {self.announced} announced frames")
 
     def close(self) -> None:

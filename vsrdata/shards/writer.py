@@ -24,9 +24,10 @@ from vsrdata.shards.schema import FIELD_NAMES, IMAGE_FIELDS, arrow_schema, sampl
 
 __all__ = ["FORMATS", "ShardInfo", "ShardSet"]
 
-# Parquet row groups close at this many bytes of images or rows, whichever comes first.
-ROW_GROUP_BYTES = 64 * 1024 * 1024
-ROW_GROUP_ROWS = 512
+# Parquet row groups close at this many bytes of images or rows, whichever comes first: small
+# enough for random access to samples and for a writer's memory not to grow with a long clip.
+ROW_GROUP_BYTES = 8 * 1024 * 1024
+ROW_GROUP_ROWS = 128
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class Shard(ABC):
 
 
 class ParquetShard(Shard):
-    """Parquet with images stored uncompressed (PNG already is) and other columns in snappy."""
+    """Parquet: images plain and uncompressed (PNG already is), other columns snappy."""
 
     extension = "parquet"
 
@@ -77,9 +78,13 @@ class ParquetShard(Shard):
         super().__init__(tmp_path)
         schema = arrow_schema()
         codecs = {name: ("NONE" if name in IMAGE_FIELDS else "SNAPPY") for name in FIELD_NAMES}
-        stats = [name for name in FIELD_NAMES if name not in IMAGE_FIELDS]
+        plain = [name for name in FIELD_NAMES if name not in IMAGE_FIELDS]
         self._writer = pq.ParquetWriter(
-            str(tmp_path), schema, compression=codecs, write_statistics=stats
+            str(tmp_path),
+            schema,
+            compression=codecs,
+            write_statistics=plain,
+            use_dictionary=plain,  # hashing every PNG for a dictionary costs time and memory
         )
         self._schema = schema
         self._rows: list[dict[str, Any]] = []

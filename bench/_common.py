@@ -1,0 +1,66 @@
+"""Shared helpers for the benchmark scripts (not a test suite: run them, read the table)."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from vsrdata.preprocess.synth import synthesize
+
+OUT = Path(os.environ.get("VSRDATA_BENCH_OUT", "bench-out"))
+
+
+def machine() -> str:
+    """CPU model, core count and Python version, for the results table."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def clips(name: str, **kwargs: Any) -> Path:
+    """Synthetic clips under bench-out/<name>, generated once and reused."""
+    folder = OUT / name
+    stamp = folder / ".params.json"
+    if not stamp.exists() or json.loads(stamp.read_text()) != kwargs:
+        synthesize(folder, **kwargs)
+        stamp.write_text(json.dumps(kwargs))
+    return folder
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def report(title: str, header: list[str], rows: list[list[Any]], extra: dict[str, Any]) -> None:
+    """Print a markdown table and save it with the date and machine to bench-out/<title>.json."""
+    print(f"\n### {title}\n")
+    print(f"{date.today().isoformat()}, {machine()}\n")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(f"{v:.3g}" if isinstance(v, float) else str(v) for v in row) + " |")
+    for key, value in extra.items():
+        print(f"\n{key}: {value}")
+    OUT.mkdir(parents=True, exist_ok=True)
+    record = {"date": date.today().isoformat(), "machine": machine(), "header": header,
+              "rows": rows, **extra}  # fmt: skip
+    (OUT / f"{title.lower().replace(' ', '_')}.json").write_text(json.dumps(record, indent=2))
