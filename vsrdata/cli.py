@@ -144,16 +144,25 @@ class _BuildDisplay:
             self.progress.advance(self.clips, 1)
 
 
-def _summary(index: dict[str, Any], report: dict[str, Any]) -> None:
+def _splits_table(index: dict[str, Any]) -> Table:
+    """Clips, samples and image bytes per split and category, with totals."""
     table = Table(title="samples by split and category")
-    for col in ("split", "category", "clips", "samples", "bytes"):
+    for col in ("split", "category", "clips", "samples", "image bytes"):
         table.add_column(col, justify="left" if col in ("split", "category") else "right")
+
+    def row(split: str, cat: str, c: dict[str, int], **kw: Any) -> None:
+        table.add_row(split, cat, str(c["clips"]), str(c["samples"]), _human(c["bytes"]), **kw)
+
     for split, counts in index["splits"].items():
         for cat, c in counts["categories"].items():
-            table.add_row(split, cat, str(c["clips"]), str(c["samples"]), _human(c["bytes"]))
-        table.add_row(split, "[b]all", str(counts["clips"]), str(counts["samples"]),
-                      _human(counts["bytes"]), end_section=True)  # fmt: skip
-    out.print(table)
+            row(split, cat, c)
+        row(split, "[b]all", counts, end_section=True)
+    row("[b]total", "", index["totals"])
+    return table
+
+
+def _summary(index: dict[str, Any], report: dict[str, Any]) -> None:
+    out.print(_splits_table(index))
     if index["skipped"]:
         skipped = Table(title=f"{len(index['skipped'])} clips skipped")
         skipped.add_column("clip")
@@ -263,17 +272,7 @@ def info(
         f"degradation {b['degradation']}, stride {b['stride']} (test {b['test_stride']}), "
         f"formats {', '.join(b['formats'])}"
     )
-    table = Table(title="splits and categories")
-    for col in ("split", "category", "clips", "samples", "image bytes"):
-        table.add_column(col, justify="left" if col in ("split", "category") else "right")
-    for name, s in index["splits"].items():
-        for cat, c in s["categories"].items():
-            table.add_row(name, cat, str(c["clips"]), str(c["samples"]), _human(c["bytes"]))
-        table.add_row(name, "[b]all", str(s["clips"]), str(s["samples"]), _human(s["bytes"]),
-                      end_section=True)  # fmt: skip
-    t = index["totals"]
-    table.add_row("[b]total", "", str(t["clips"]), str(t["samples"]), _human(t["bytes"]))
-    out.print(table)
+    out.print(_splits_table(index))
     shards = Table(title="shards")
     for col in ("split", "format", "shards", "samples", "bytes"):
         shards.add_column(col, justify="left" if col in ("split", "format") else "right")

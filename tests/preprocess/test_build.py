@@ -185,3 +185,24 @@ def test_missing_source_fails_with_usage_error(tmp_path: Path) -> None:
                          capture_output=True, text=True)  # fmt: skip
     assert res.returncode == 2 and "does not exist" in res.stderr
     assert not (tmp_path / "ds").exists()
+
+
+def test_frame_folder_layout_builds_like_reds(clips_dir: Path, tmp_path: Path) -> None:
+    """REDS/Vid4 layout: SOURCE/<category>/<clip>/<frame>.png, frames in name order."""
+    import cv2
+
+    from vsrdata.preprocess.video import FrameStream, discover
+
+    video = next(r for r in discover(clips_dir) if r.clip_id.startswith("zoom/"))
+    folder = tmp_path / "reds" / "train_sharp" / "000"
+    folder.mkdir(parents=True)
+    for i, frame in enumerate(FrameStream(video)):
+        cv2.imwrite(str(folder / f"{i:08d}.png"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    result = build(small_config(tmp_path / "reds", tmp_path / "ds", split=(1.0, 0.0, 0.0),
+                                crop="center", fps=24.0))  # fmt: skip
+    samples = list(iter_samples(tmp_path / "ds", "train", decode=False))
+    assert {s["clip_id"] for s in samples} == {"train_sharp/000"}
+    assert {s["category"] for s in samples} == {"train_sharp"}
+    assert result.index["build"]["fps"] == 24.0
+    # 40 frames with a cut at 20: two shots of 20, centres 3, 6, ... at stride 3
+    assert [s["center"] for s in samples] == [3, 6, 9, 12, 15, 23, 26, 29, 32, 35]

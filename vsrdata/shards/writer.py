@@ -9,6 +9,7 @@ a final name. Closing returns a :class:`ShardInfo` (samples, bytes, sha256) per 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from abc import ABC, abstractmethod
@@ -69,6 +70,17 @@ class Shard(ABC):
     def close(self) -> None: ...
 
 
+@functools.cache
+def _load_conversion() -> None:
+    """Run pyarrow's Python-to-Arrow conversion once, up front.
+
+    Its first use imports optional modules (pandas, if installed: about 50 MB). Doing it
+    before any frame is held keeps a build's peak memory independent of when the first row
+    group happens to be written.
+    """
+    pa.array([b""])
+
+
 class ParquetShard(Shard):
     """Parquet: images plain and uncompressed (PNG already is), other columns snappy."""
 
@@ -76,6 +88,7 @@ class ParquetShard(Shard):
 
     def __init__(self, tmp_path: Path) -> None:
         super().__init__(tmp_path)
+        _load_conversion()
         schema = arrow_schema()
         codecs = {name: ("NONE" if name in IMAGE_FIELDS else "SNAPPY") for name in FIELD_NAMES}
         plain = [name for name in FIELD_NAMES if name not in IMAGE_FIELDS]
