@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -130,13 +133,16 @@ def discover(source: Path) -> list[ClipRef]:
 class FrameStream:
     """An open clip: metadata up front, then RGB frames one at a time.
 
+    With ``prefetch > 0`` a thread decodes up to that many frames ahead of the consumer.
+
     Raises :class:`ClipError` when the clip cannot be opened, has no decodable frame, breaks
     off early (truncated), changes frame size, or holds an unreadable image.
     """
 
-    def __init__(self, ref: ClipRef, fps: float = 25.0) -> None:
+    def __init__(self, ref: ClipRef, fps: float = 25.0, prefetch: int = 2) -> None:
         self.ref = ref
         self.fps = fps
+        self.prefetch = prefetch
         self.announced = 0  # frames the container announces (0: unknown)
         self._cap: cv2.VideoCapture | None = None
         self._files: list[Path] = []
@@ -175,7 +181,7 @@ class FrameStream:
             raise ClipError(f"unreadable frame image {path.name}")
         return _to_rgb(img)
 
-    def _raw_frames(self) -> Iterator[np.ndarray]:
+    def _raw_frames(self) -> Generator[np.ndarray, None, None]:
         yield self._first
         if self._cap is not None:
             while True:
@@ -187,10 +193,50 @@ class FrameStream:
             for path in self._files[1:]:
                 yield self._read_image(path)
 
+    def _prefetched(self) -> Generator[np.ndarray, None, None]:
+        """``_raw_frames`` decoded ahead by a thread (OpenCV releases the GIL while decoding),
+        so decoding overlaps the caller's work; at most ``prefetch`` frames wait in between."""
+        frames: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=self.prefetch)
+        stop = threading.Event()
+
+        def put(item: tuple[str, Any]) -> bool:
+            while not stop.is_set():
+                try:
+                    frames.put(item, timeout=0.05)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def decode() -> None:
+            try:
+                for frame in self._raw_frames():
+                    if not put(("frame", frame)):
+                        return
+                put(("end", None))
+            except BaseException as exc:  # handed to the consumer, raised there
+                put(("error", exc))
+
+        worker = threading.Thread(target=decode, name=f"decode {self.ref.clip_id}", daemon=True)
+        worker.start()
+        try:
+            while True:
+                kind, value = frames.get()
+                if kind == "frame":
+                    yield value
+                elif kind == "error":
+                    raise value
+                else:
+                    return
+        finally:
+            stop.set()
+            worker.join()
+
     def __iter__(self) -> Iterator[np.ndarray]:
         count = 0
+        source = self._prefetched() if self.prefetch > 0 else self._raw_frames()
         try:
-            for frame in self._raw_frames():
+            for frame in source:
                 if frame.shape[:2] != (self.height, self.width):
                     raise ClipError(
                         f"frame {count} is {frame.shape[1]}x{frame.shape[0]}, "
@@ -199,6 +245,7 @@ class FrameStream:
                 count += 1
                 yield frame
         finally:
+            source.close()  # stops and joins the decode thread before the capture goes
             self.close()
         indexed = Path(self.ref.path).suffix.lower() in INDEXED_EXTS
         if indexed and self.announced and count < TRUNCATED_SHARE * self.announced:
