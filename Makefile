@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(PY) bench/build_throughput.py
 	$(PY) bench/build_memory.py
 	$(PY) bench/motion_cost.py
+	$(PY) bench/png_settings.py
 
 clean:
 	rm -rf $(DEMO) .pytest_cache .mypy_cache .ruff_cache

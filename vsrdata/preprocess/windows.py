@@ -28,8 +28,8 @@ from vsrdata.preprocess.degrade import degrade_region
 from vsrdata.preprocess.scenes import CutDetector
 from vsrdata.preprocess.video import ClipRef, FrameStream
 
-# zlib level 1 with libpng's fast filter set (none, sub, up): at 1080p 1.5x faster and 10 %
-# smaller than level 1 with all filters, 1.6x faster than level 3 (docs/benchmarks.md)
+# zlib level 1 with libpng's fast filter set (none, sub, up): at 1080p 1.5x faster and 9 %
+# smaller than level 1 with default filters, 2.3x faster than level 3 (docs/benchmarks.md)
 PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FAST_FILTERS]
 
 
