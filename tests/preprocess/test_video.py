@@ -125,3 +125,14 @@ def test_small_frames_and_short_clips_are_clip_errors(tmp_path: Path) -> None:
         list(ClipProcessor(refs["tiny"], cfg, "train").samples())
     with pytest.raises(ClipError, match="too short: 5 frames"):
         list(ClipProcessor(refs["short"], cfg, "train").samples())
+
+
+def test_a_fast_textured_pan_is_not_cut(tmp_path: Path) -> None:
+    """The plain content detector scores this pan (~2 px/frame) above its threshold."""
+    from vsrdata.preprocess.synth import synth_clip
+
+    synth_clip(tmp_path / "pan.mp4", "pan", 0, 75, (480, 270), 25, 0)
+    ref = discover(tmp_path)[0]
+    proc = ClipProcessor(ref, small_config(tmp_path, "-", crop="center"), "train")
+    assert len(list(proc.samples())) == (75 - 7) // 3 + 1
+    assert proc.cuts == []

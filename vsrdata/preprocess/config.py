@@ -85,7 +85,7 @@ class BuildConfig:
     shard_size: int = 256 * 10**6
     group_size: int = 8
     fps: float = 25.0
-    scene_detector: str = "content"
+    scene_detector: str = "adaptive"
     cut_threshold: float | None = None
     flow: str = "dis"
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)

@@ -5,9 +5,13 @@ detectors take frames in order through ``process_frame`` and may report a cut up
 ``event_buffer_length`` frames late; :class:`CutDetector` exposes that bound as ``lag`` so
 the caller holds back windows until every cut that could split them is known.
 
-Detectors (``--scene-detector``): ``content`` (HSV + edge change, Castellano's
-ContentDetector, run with the ``SUPPRESS`` flash filter so cuts come without delay),
-``adaptive`` (rolling-average ContentDetector), ``none`` (one shot per clip).
+Detectors (``--scene-detector``): ``adaptive`` (the default: PySceneDetect's
+AdaptiveDetector, which compares each frame's content change with the average of its
+neighbours, 2 frames of lag), ``content`` (the plain ContentDetector with a fixed threshold,
+run with the ``SUPPRESS`` flash filter so cuts come without delay) and ``none`` (one shot per
+clip). ``content`` fakes cuts on fast pans over texture (a 2 px/frame pan over a photograph
+scores ~30 against its threshold of 27); ``adaptive`` does not, and finds the same hard cuts
+on the synthetic test clips.
 A cut at frame k means frame k is the first frame of a new shot.
 """
 
