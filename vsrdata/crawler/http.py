@@ -38,6 +38,28 @@ RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 _SECRET_PARAMS = re.compile(r"([?&](?:key|api_key|apikey|token)=)[^&#\s]*", re.IGNORECASE)
 
 
+class _LogRedactor(logging.Filter):
+    """Rewrites urllib3's records (which print request URLs) without secrets."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def redact(self, text: str) -> str:
+        text = _SECRET_PARAMS.sub(r"\1***", text)
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = self.redact(record.getMessage()), ()
+        return True
+
+
+_REDACTOR = _LogRedactor()
+logging.getLogger("urllib3.connectionpool").addFilter(_REDACTOR)
+
+
 class CrawlError(VsrDataError):
     """A request that failed for good (after retries, or a refusal); the message is redacted.
 
@@ -47,6 +69,19 @@ class CrawlError(VsrDataError):
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+class _Secrets(list[str]):
+    """A session's secrets; each is also redacted from urllib3's log records."""
+
+    def __init__(self, redactor: _LogRedactor) -> None:
+        super().__init__()
+        self._redactor = redactor
+
+    def append(self, secret: str) -> None:
+        if secret:
+            super().append(secret)
+            self._redactor.secrets.add(secret)
 
 
 def user_agent(contact: str = DEFAULT_CONTACT) -> str:
@@ -98,7 +133,9 @@ class PoliteSession:
         self.limits = limits or HostLimits()
         self.max_tries, self.backoff, self.max_backoff = max_tries, backoff, max_backoff
         self.max_wait, self.timeout = max_wait, timeout
-        self.secrets = [s for s in secrets if s]
+        self.secrets = _Secrets(_REDACTOR)
+        for secret in secrets:
+            self.secrets.append(secret)
         self.sleep, self.clock, self.wall = sleep, clock, wall
         self.rng = rng or random.Random()
         self.http = requests.Session()
@@ -110,10 +147,7 @@ class PoliteSession:
 
     def redact(self, text: str) -> str:
         """``text`` without secret values or key-like query parameters."""
-        text = _SECRET_PARAMS.sub(r"\1***", text)
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
+        return _REDACTOR.redact(text)
 
     # -- pacing -------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Clip discovery and streaming decode of video files and frame folders.
+"""Clip discovery and streaming decode of video files, frame folders and crawl catalogs.
 
 This is the colour boundary of vsrdata: OpenCV decodes BGR, and every frame leaving this
 module is uint8 RGB, H×W×3. Frames are yielded one at a time, so memory never depends on the
@@ -7,7 +7,9 @@ clip's length.
 Clip layouts (see :func:`discover`):
 - a video file; its category is its parent folder's name;
 - a folder that holds only images (and at least one): one clip, frames in natural name order
-  (``im2.png`` before ``im10.png``), as in REDS, Vimeo-90K and Vid4; category = its parent's.
+  (``im2.png`` before ``im10.png``), as in REDS, Vimeo-90K and Vid4; category = its parent's;
+- a crawl catalog (``DIR/catalog.sqlite``): its downloaded clips, with the ids, categories,
+  sources and licenses the crawl recorded.
 """
 
 from __future__ import annotations
@@ -104,6 +106,8 @@ def discover(source: Path) -> list[ClipRef]:
     """
     if not source.exists():
         raise UsageError(f"SOURCE {source} does not exist; give a folder of videos or frames")
+    if source.is_file() and source.suffix == ".sqlite":
+        return _catalog_clips(source)
     if source.is_file():
         if source.suffix.lower() not in VIDEO_EXTS:
             raise UsageError(
@@ -127,6 +131,20 @@ def discover(source: Path) -> list[ClipRef]:
                 clips.append(ClipRef(rel, str(here / name), "video", category))
     if _frame_files(source) is not None:  # SOURCE itself is one frame folder
         clips.append(ClipRef(source.name, str(source), "frames", ROOT_CATEGORY))
+    return sorted(clips, key=lambda c: c.clip_id)
+
+
+def _catalog_clips(path: Path) -> list[ClipRef]:
+    """The downloaded clips of a crawl catalog, with their source, category and license."""
+    from vsrdata.crawler.catalog import Catalog
+
+    with Catalog(path.parent, create=False) as catalog:
+        rows = catalog.rows("downloaded")
+    clips = []
+    for r in rows:
+        local = str(path.parent / r.local_path)
+        clips.append(ClipRef(r.clip_id, local, "video", r.category or r.keyword, r.source,
+                             r.license_id))  # fmt: skip
     return sorted(clips, key=lambda c: c.clip_id)
 
 

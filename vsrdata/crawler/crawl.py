@@ -1,0 +1,175 @@
+"""``vsrdata crawl``: keywords -> sources -> filters -> downloads -> catalog.
+
+For each keyword and source, candidates come from the source page by page; each is checked
+in this order, and the first failing check is recorded as the row's reason:
+
+1. already in the catalog: a downloaded clip counts towards the limit and is skipped; a
+   filtered one is skipped; a found or failed one (an interrupted or failed earlier run) is
+   tried again;
+2. license: its id must be in ``--licenses``;
+3. duration as the API announces it, then a rendition between ``--min-height`` and
+   ``--max-height``;
+4. download (resumable, size- and type-checked), then the same bytes already downloaded
+   under another id make it a duplicate, then OpenCV must decode it and its real height and
+   duration must be within the bounds.
+
+The crawl stops for a keyword and source once ``--limit`` clips are downloaded (or listed,
+with ``--dry-run``). A source that fails for good (after retries) is reported and the crawl
+goes on with the next one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from vsrdata.crawler.base import CrawlConfig, Source
+from vsrdata.crawler.catalog import Catalog, ClipRow
+from vsrdata.crawler.download import download, probe_video, safe_name
+from vsrdata.crawler.http import CrawlError, HostLimits, PoliteSession
+from vsrdata.crawler.pexels import Pexels
+from vsrdata.crawler.pixabay import Pixabay
+
+log = logging.getLogger(__name__)
+
+SOURCES: dict[str, type[Source]] = {cls.name: cls for cls in (Pixabay, Pexels)}
+EventFn = Callable[[str, Any], None]
+FILE_HOST_INTERVAL = 0.5  # seconds between downloads from one file host
+
+
+@dataclass
+class CrawlSummary:
+    found: int = 0
+    known: int = 0
+    downloaded: int = 0
+    filtered: Counter[str] = field(default_factory=Counter)  # by kind: license, duration, ...
+    failed: Counter[str] = field(default_factory=Counter)  # by reason
+    source_errors: dict[str, str] = field(default_factory=dict)
+    listed: list[ClipRow] = field(default_factory=list)  # --dry-run
+
+
+def session_for(cfg: CrawlConfig) -> PoliteSession:
+    """A session paced by each source's published limit (on its API host)."""
+    intervals = {"*": FILE_HOST_INTERVAL}
+    for name in cfg.sources:
+        cls = SOURCES[name]
+        host = urlsplit(cls.api_url()).netloc
+        intervals[host] = max(intervals.get(host, 0.0), cls.interval)
+    if cfg.contact:
+        return PoliteSession(HostLimits(intervals), contact=cfg.contact)
+    return PoliteSession(HostLimits(intervals))
+
+
+class Crawler:
+    """Runs one crawl (see the module docstring) into ``cfg.out``."""
+
+    def __init__(
+        self, cfg: CrawlConfig, session: PoliteSession | None = None, emit: EventFn | None = None
+    ) -> None:
+        self.cfg = cfg
+        self.session = session or session_for(cfg)
+        self.emit = emit or (lambda kind, value: None)
+        self.out = Path(cfg.out)
+        self.summary = CrawlSummary()
+
+    def run(self) -> CrawlSummary:
+        with Catalog(self.out) as catalog:
+            self.catalog = catalog
+            for keyword in self.cfg.keywords:
+                for name in self.cfg.sources:
+                    self._crawl_one(SOURCES[name](self.session, self.cfg), keyword)
+        return self.summary
+
+    def _crawl_one(self, source: Source, keyword: str) -> None:
+        why = source.unavailable()
+        if why:
+            self.summary.source_errors[source.name] = why
+            self.emit("skip", {"source": source.name, "reason": why})
+            return
+        self.emit("task", {"source": source.name, "keyword": keyword, "limit": self.cfg.limit})
+        got = 0
+        try:
+            for clip in source.search(keyword):
+                if got >= self.cfg.limit:
+                    break
+                self.summary.found += 1
+                if self._handle(clip):
+                    got += 1
+                    self.emit("got", {"source": source.name, "keyword": keyword})
+        except CrawlError as exc:
+            message = self.session.redact(str(exc))
+            log.warning("%s / %s: %s", source.name, keyword, message)
+            self.summary.source_errors[source.name] = message
+
+    def _filter(self, clip: ClipRow, kind: str, reason: str) -> bool:
+        self.catalog.add_found(clip)
+        self.catalog.update(clip.clip_id, status="filtered", reason=reason)
+        self.summary.filtered[kind] += 1
+        return False
+
+    def _duration_ok(self, duration: float | None) -> bool:
+        return duration is None or self.cfg.min_duration <= duration <= self.cfg.max_duration
+
+    def _handle(self, clip: ClipRow) -> bool:
+        """Check, download and record one candidate; True if it counts towards the limit."""
+        known = self.catalog.get(clip.source, clip.source_id)
+        if known is not None and known.status == "downloaded":
+            if (self.out / known.local_path).exists():
+                self.summary.known += 1
+                return True
+        elif known is not None and known.status == "filtered":
+            return False
+        if clip.license_id not in self.cfg.licenses:
+            why = f"license {clip.license_id or 'unknown'} not allowed"
+            return self._filter(clip, "license", why)
+        if not self._duration_ok(clip.duration):
+            return self._filter(clip, "duration", f"duration {clip.duration:.1f} s out of bounds")
+        if not clip.download_url:
+            return self._filter(clip, "height", "no rendition within --min-height/--max-height")
+        self.catalog.add_found(clip)
+        if self.cfg.dry_run:
+            self.summary.listed.append(clip)
+            return True
+        return self._download(clip)
+
+    def _download(self, clip: ClipRow) -> bool:
+        ext = Path(urlsplit(clip.download_url).path).suffix or ".mp4"
+        dest = self.out / "clips" / clip.source / safe_name(clip.source_id, ext)
+        try:
+            got = download(self.session, clip.download_url, dest, self.cfg.max_bytes,
+                           expected_size=clip.bytes, robots=True)  # fmt: skip
+            twin = self.catalog.by_sha256(got.sha256)
+            if twin is not None and twin.clip_id != clip.clip_id:
+                dest.unlink()
+                return self._filter(clip, "duplicate", f"duplicate of {twin.clip_id}")
+            info = probe_video(dest)
+        except CrawlError as exc:
+            dest.unlink(missing_ok=True)
+            reason = self.session.redact(str(exc))
+            self.catalog.update(clip.clip_id, status="failed", reason=reason)
+            self.summary.failed[reason] += 1
+            return False
+        if not self.cfg.height_ok(info.height):
+            dest.unlink()
+            return self._filter(clip, "height", f"decoded height {info.height} out of bounds")
+        if not self._duration_ok(info.duration):
+            dest.unlink()
+            why = f"decoded duration {info.duration:.1f} s out of bounds"
+            return self._filter(clip, "duration", why)
+        self.catalog.update(
+            clip.clip_id, status="downloaded", reason="", sha256=got.sha256, bytes=got.bytes,
+            local_path=dest.relative_to(self.out).as_posix(), duration=round(info.duration, 3),
+            width=info.width, height=info.height, fps=info.fps,
+        )  # fmt: skip
+        self.summary.downloaded += 1
+        return True
+
+
+def crawl(cfg: CrawlConfig, emit: EventFn | None = None) -> CrawlSummary:
+    """Run a crawl with a session paced for the configured sources."""
+    return Crawler(cfg, emit=emit).run()
