@@ -15,19 +15,8 @@ from tests.crawler.test_http import FakeTime, session
 from vsrdata.crawler.base import CrawlConfig
 from vsrdata.crawler.catalog import Catalog
 from vsrdata.crawler.crawl import Crawler
-from vsrdata.preprocess.synth import synth_clip
 
 PIXABAY_KEY, PEXELS_KEY = "pixabay-secret-123", "pexels-secret-456"
-
-
-@pytest.fixture(scope="module")
-def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
-    root = tmp_path_factory.mktemp("videos")
-    out = {}
-    for name, seconds, category in [("four", 4, "pan"), ("two", 2, "zoom"), ("five", 5, "objects")]:
-        synth_clip(root / f"{name}.mp4", category, len(out), seconds * 25, (320, 240), 25, 0)
-        out[name] = (root / f"{name}.mp4").read_bytes()
-    return out
 
 
 def pixabay_hit(i: int, duration: float, medium: str, large: str = "") -> dict[str, Any]:

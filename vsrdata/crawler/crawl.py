@@ -28,16 +28,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from vsrdata.crawler.archive import Archive
 from vsrdata.crawler.base import CrawlConfig, Source
 from vsrdata.crawler.catalog import Catalog, ClipRow
 from vsrdata.crawler.download import download, probe_video, safe_name
 from vsrdata.crawler.http import CrawlError, HostLimits, PoliteSession
 from vsrdata.crawler.pexels import Pexels
 from vsrdata.crawler.pixabay import Pixabay
+from vsrdata.crawler.wikimedia import Wikimedia
 
 log = logging.getLogger(__name__)
 
-SOURCES: dict[str, type[Source]] = {cls.name: cls for cls in (Pixabay, Pexels)}
+SOURCES: dict[str, type[Source]] = {cls.name: cls for cls in (Pixabay, Pexels, Wikimedia, Archive)}
 EventFn = Callable[[str, Any], None]
 FILE_HOST_INTERVAL = 0.5  # seconds between downloads from one file host
 

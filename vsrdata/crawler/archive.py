@@ -1,0 +1,107 @@
+"""Internet Archive: advanced search for Creative Commons and public-domain movies.
+
+1. ``/advancedsearch.php`` with ``q = (<keyword>) AND mediatype:movies AND
+   (licenseurl:*creativecommons.org* OR licenseurl:*publicdomain*)``, fields
+   ``identifier, title, licenseurl, creator``, ``rows`` and ``page``, ``output=json``;
+2. ``/metadata/<identifier>``: the item's ``files[]`` (``name``, ``format``, ``size``,
+   ``length`` in seconds or h:m:s, ``width``, ``height``); the video files are the item's
+   renditions, fetched from ``/download/<identifier>/<name>``.
+
+One item is one clip: the smallest video file at or above ``--min-height``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+from vsrdata.crawler.base import Rendition, Source, pick_rendition
+from vsrdata.crawler.catalog import ClipRow
+from vsrdata.crawler.http import CrawlError
+from vsrdata.crawler.licenses import normalize
+
+ROWS = 50
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".webm", ".ogv", ".mkv", ".avi", ".mpeg", ".mpg")
+LICENSE_QUERY = "(licenseurl:*creativecommons.org* OR licenseurl:*publicdomain*)"
+
+
+def _seconds(length: Any) -> float | None:
+    """'12.5' or '00:01:02.5' -> seconds."""
+    if length in (None, ""):
+        return None
+    total = 0.0
+    try:
+        for part in str(length).split(":"):
+            total = total * 60 + float(part)
+    except ValueError:
+        return None
+    return total
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+class Archive(Source):
+    name = "archive"
+    default_url = "https://archive.org"
+    interval = 1.0
+
+    def _json(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        resp = self.session.get(self.url.rstrip("/") + path, params=params)
+        try:
+            data = resp.json()
+        except ValueError:
+            raise CrawlError(f"{self.name}: malformed JSON from {path}") from None
+        if not isinstance(data, dict):
+            raise CrawlError(f"{self.name}: unexpected answer from {path}")
+        return data
+
+    def search(self, keyword: str) -> Iterator[ClipRow]:
+        query = f"({keyword}) AND mediatype:movies AND {LICENSE_QUERY}"
+        for page in range(1, self.cfg.pages + 1):
+            data = self._json("/advancedsearch.php", {
+                "q": query, "fl[]": ["identifier", "title", "licenseurl", "creator"],
+                "rows": ROWS, "page": page, "output": "json",
+            })  # fmt: skip
+            response = data.get("response") or {}
+            docs = response.get("docs") or []
+            for doc in docs:
+                row = self._item(doc, keyword)
+                if row is not None:
+                    yield row
+            if not docs or page * ROWS >= int(response.get("numFound") or 0):
+                return
+
+    def _item(self, doc: dict[str, Any], keyword: str) -> ClipRow | None:
+        ident = str(doc.get("identifier") or "")
+        if not ident:
+            return None
+        files = self._json(f"/metadata/{quote(ident)}").get("files") or []
+        videos = [f for f in files if str(f.get("name", "")).lower().endswith(VIDEO_SUFFIXES)]
+        base = f"{self.url.rstrip('/')}/download/{quote(ident)}/"
+        renditions = []
+        for f in videos:
+            url = base + quote(str(f["name"]))
+            renditions.append(Rendition(url, _int(f.get("width")), _int(f.get("height")),
+                                        _int(f.get("size"))))  # fmt: skip
+        best = pick_rendition(renditions, self.cfg)
+        chosen: dict[str, Any] = next(
+            (f for f, r in zip(videos, renditions, strict=True) if r is best), {}
+        )
+        creator = doc.get("creator") or ""
+        creator = ", ".join(creator) if isinstance(creator, list) else str(creator)
+        license_url = str(doc.get("licenseurl") or "")
+        title = str(doc.get("title") or ident)
+        return self.row(
+            ident, keyword, title=title, page_url=f"https://archive.org/details/{ident}",
+            download_url=best.url if best else "", license_id=normalize(license_url),
+            license_url=license_url, author=creator,
+            attribution=f"{title} by {creator or 'unknown'}, Internet Archive ({license_url})",
+            duration=_seconds(chosen.get("length")), width=best.width if best else None,
+            height=best.height if best else None, bytes=best.size if best else None,
+        )  # fmt: skip
