@@ -17,9 +17,12 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import ClassVar
+from urllib.parse import urlsplit
 
 from vsrdata.crawler.catalog import ClipRow
+from vsrdata.crawler.download import Downloaded, download, safe_name
 from vsrdata.crawler.http import PoliteSession
 from vsrdata.crawler.licenses import DEFAULT_ALLOWED
 
@@ -104,6 +107,12 @@ class Source(ABC):
     @abstractmethod
     def search(self, keyword: str) -> Iterator[ClipRow]:
         """Candidate clips for ``keyword``, best first, across result pages."""
+
+    def fetch(self, clip: ClipRow, folder: Path) -> Downloaded:
+        """Download ``clip`` into ``folder`` (over HTTP by default; yt-dlp for YouTube)."""
+        ext = Path(urlsplit(clip.download_url).path).suffix or ".mp4"
+        return download(self.session, clip.download_url, folder / safe_name(clip.source_id, ext),
+                        self.cfg.max_bytes, expected_size=clip.bytes, robots=True)  # fmt: skip
 
     def row(self, source_id: str, keyword: str, **fields: object) -> ClipRow:
         return ClipRow(

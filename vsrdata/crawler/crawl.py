@@ -31,15 +31,18 @@ from urllib.parse import urlsplit
 from vsrdata.crawler.archive import Archive
 from vsrdata.crawler.base import CrawlConfig, Source
 from vsrdata.crawler.catalog import Catalog, ClipRow
-from vsrdata.crawler.download import download, probe_video, safe_name
+from vsrdata.crawler.download import probe_video
 from vsrdata.crawler.http import CrawlError, HostLimits, PoliteSession
 from vsrdata.crawler.pexels import Pexels
 from vsrdata.crawler.pixabay import Pixabay
 from vsrdata.crawler.wikimedia import Wikimedia
+from vsrdata.crawler.youtube import YouTube
 
 log = logging.getLogger(__name__)
 
-SOURCES: dict[str, type[Source]] = {cls.name: cls for cls in (Pixabay, Pexels, Wikimedia, Archive)}
+SOURCES: dict[str, type[Source]] = {
+    cls.name: cls for cls in (Pixabay, Pexels, Wikimedia, Archive, YouTube)
+}
 EventFn = Callable[[str, Any], None]
 FILE_HOST_INTERVAL = 0.5  # seconds between downloads from one file host
 
@@ -100,7 +103,7 @@ class Crawler:
                 if got >= self.cfg.limit:
                     break
                 self.summary.found += 1
-                if self._handle(clip):
+                if self._handle(source, clip):
                     got += 1
                     self.emit("got", {"source": source.name, "keyword": keyword})
         except CrawlError as exc:
@@ -117,7 +120,7 @@ class Crawler:
     def _duration_ok(self, duration: float | None) -> bool:
         return duration is None or self.cfg.min_duration <= duration <= self.cfg.max_duration
 
-    def _handle(self, clip: ClipRow) -> bool:
+    def _handle(self, source: Source, clip: ClipRow) -> bool:
         """Check, download and record one candidate; True if it counts towards the limit."""
         known = self.catalog.get(clip.source, clip.source_id)
         if known is not None and known.status == "downloaded":
@@ -137,21 +140,21 @@ class Crawler:
         if self.cfg.dry_run:
             self.summary.listed.append(clip)
             return True
-        return self._download(clip)
+        return self._download(source, clip)
 
-    def _download(self, clip: ClipRow) -> bool:
-        ext = Path(urlsplit(clip.download_url).path).suffix or ".mp4"
-        dest = self.out / "clips" / clip.source / safe_name(clip.source_id, ext)
+    def _download(self, source: Source, clip: ClipRow) -> bool:
+        dest: Path | None = None
         try:
-            got = download(self.session, clip.download_url, dest, self.cfg.max_bytes,
-                           expected_size=clip.bytes, robots=True)  # fmt: skip
+            got = source.fetch(clip, self.out / "clips" / clip.source)
+            dest = got.path
             twin = self.catalog.by_sha256(got.sha256)
             if twin is not None and twin.clip_id != clip.clip_id:
                 dest.unlink()
                 return self._filter(clip, "duplicate", f"duplicate of {twin.clip_id}")
             info = probe_video(dest)
         except CrawlError as exc:
-            dest.unlink(missing_ok=True)
+            if dest is not None:
+                dest.unlink(missing_ok=True)
             reason = self.session.redact(str(exc))
             self.catalog.update(clip.clip_id, status="failed", reason=reason)
             self.summary.failed[reason] += 1

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ import cv2
 import requests
 
 from vsrdata.crawler.http import CrawlError, PoliteSession
+from vsrdata.shards.writer import sha256_file
 
 __all__ = ["Downloaded", "VideoInfo", "download", "probe_video", "safe_name"]
 
@@ -109,7 +109,7 @@ def download(
         if total is not None and size > total:
             part.unlink()
             raise CrawlError(f"body longer than announced ({size} > {total} bytes)")
-        sha = _sha256(part)
+        sha = sha256_file(part)
         os.replace(part, dest)
         return Downloaded(dest, size, sha, content_type)
     raise CrawlError(f"download kept breaking off after {session.max_tries} tries")
@@ -127,14 +127,6 @@ def _stream(resp: requests.Response, part: Path, offset: int, max_bytes: int) ->
                 part.unlink(missing_ok=True)
                 raise CrawlError(f"too large: more than --max-bytes {max_bytes}")
             fh.write(chunk)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def probe_video(path: Path) -> VideoInfo:

@@ -1,0 +1,107 @@
+"""YouTube videos under Creative Commons, through yt-dlp.
+
+- Search: ``ytsearch<N>:<keyword>`` resolved by yt-dlp, restricted with yt-dlp's own
+  ``match_filter`` to ``license`` matching "creative commons" and ``duration`` within
+  ``--min-duration`` / ``--max-duration`` (videos failing it are dropped by yt-dlp itself).
+- Format: video only (no merging, so no ffmpeg needed), height capped by ``--max-height`` and
+  at least ``--min-height``: ``bv*[height>=MIN][height<=MAX][ext=mp4]/bv*[height<=MAX]``.
+- Download: yt-dlp writes ``clips/youtube/<id>.<ext>`` (ids are URL-safe) and records each id
+  in its download archive (``.cache/youtube-archive.txt``), so a re-run skips what it has.
+
+``VSRDATA_YOUTUBE_URL`` has no meaning here (yt-dlp talks to YouTube itself); tests replace
+:data:`YoutubeDL` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yt_dlp
+from yt_dlp.utils import match_filter_func
+
+from vsrdata.crawler.base import Source
+from vsrdata.crawler.catalog import ClipRow
+from vsrdata.crawler.download import Downloaded
+from vsrdata.crawler.http import CrawlError
+from vsrdata.crawler.licenses import normalize
+from vsrdata.shards.writer import sha256_file
+
+YoutubeDL: Any = yt_dlp.YoutubeDL  # replaced in tests
+CC_BY_URL = "https://creativecommons.org/licenses/by/3.0/"  # YouTube's "Creative Commons" option
+
+
+class YouTube(Source):
+    name = "youtube"
+    default_url = "https://www.youtube.com"
+    interval = 2.0
+
+    def filter_expression(self) -> str:
+        """yt-dlp match-filter syntax: CC license and the duration bounds."""
+        parts = ["license ~= '(?i)creative commons'"]
+        if self.cfg.min_duration > 0:
+            parts.append(f"duration >= {self.cfg.min_duration:g}")
+        if self.cfg.max_duration != float("inf"):
+            parts.append(f"duration <= {self.cfg.max_duration:g}")
+        return " & ".join(parts)
+
+    def format_selector(self) -> str:
+        low = f"[height>={self.cfg.min_height}]" if self.cfg.min_height else ""
+        cap = f"[height<={self.cfg.max_height}]" if self.cfg.max_height else ""
+        return f"bv*{low}{cap}[ext=mp4]/bv*{low}{cap}"
+
+    def options(self, folder: Path | None = None) -> dict[str, Any]:
+        cache = Path(self.cfg.out) / ".cache"
+        opts: dict[str, Any] = {
+            "quiet": True,
+            "no_warnings": True,
+            "noprogress": True,
+            "match_filter": match_filter_func(self.filter_expression()),
+            "format": self.format_selector(),
+            "download_archive": str(cache / "youtube-archive.txt"),
+            "http_headers": {"User-Agent": self.session.http.headers["User-Agent"]},
+            "max_filesize": self.cfg.max_bytes,
+            "sleep_interval_requests": self.interval,
+        }
+        if folder is not None:
+            opts["outtmpl"] = str(folder / "%(id)s.%(ext)s")
+            opts["restrictfilenames"] = True
+        return opts
+
+    def search(self, keyword: str) -> Iterator[ClipRow]:
+        count = max(1, self.cfg.limit * 3)  # room for what the filters drop
+        try:
+            with YoutubeDL(self.options()) as ydl:
+                result = ydl.extract_info(f"ytsearch{count}:{keyword}", download=False)
+        except yt_dlp.utils.YoutubeDLError as exc:
+            raise CrawlError(f"youtube: {exc}") from None
+        for entry in (result or {}).get("entries") or []:
+            if entry:
+                yield self._row(entry, keyword)
+
+    def _row(self, info: dict[str, Any], keyword: str) -> ClipRow:
+        vid = info["id"]
+        page = info.get("webpage_url") or f"https://www.youtube.com/watch?v={vid}"
+        uploader = info.get("uploader") or info.get("channel") or ""
+        lic = info.get("license") or ""
+        title = info.get("title") or vid
+        return self.row(
+            vid, keyword, title=title, page_url=page, download_url=page,
+            license_id=normalize(lic), license_url=CC_BY_URL if normalize(lic) == "cc-by" else "",
+            author=uploader, attribution=f'"{title}" by {uploader} on YouTube ({lic})',
+            duration=info.get("duration"), width=info.get("width"), height=info.get("height"),
+            fps=info.get("fps"),
+        )  # fmt: skip
+
+    def fetch(self, clip: ClipRow, folder: Path) -> Downloaded:
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            with YoutubeDL(self.options(folder)) as ydl:
+                info = ydl.extract_info(clip.download_url, download=True)
+                path = Path(ydl.prepare_filename(info)) if info else None
+        except yt_dlp.utils.YoutubeDLError as exc:
+            raise CrawlError(f"youtube: {exc}") from None
+        if path is None or not path.exists():
+            raise CrawlError("youtube: yt-dlp wrote no file (filtered or already archived)")
+        return Downloaded(path, path.stat().st_size, sha256_file(path), "video/" + path.suffix[1:])
