@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -26,8 +26,12 @@ def info(vid: str, lic: str | None, duration: float) -> dict[str, Any]:
 class FakeYDL:
     """Stands in for yt_dlp.YoutubeDL: applies the real match filter, 'downloads' a file."""
 
-    made: list[dict[str, Any]] = []
-    catalog = [info("cc_ok", CC, 4.0), info("std", None, 4.0), info("cc_long", CC, 60.0)]
+    made: ClassVar[list[dict[str, Any]]] = []
+    catalog: ClassVar[list[dict[str, Any]]] = [
+        info("cc_ok", CC, 4.0),
+        info("std", None, 4.0),
+        info("cc_long", CC, 60.0),
+    ]
     video = b""
 
     def __init__(self, opts: dict[str, Any]) -> None:
