@@ -344,6 +344,13 @@ def crawl(
         str, typer.Option(envvar="VSRDATA_CONTACT", help="Contact for the User-Agent.")
     ] = "",
     dry_run: Annotated[bool, typer.Option(help="List what would be fetched.")] = False,
+    url: Annotated[
+        list[str] | None, typer.Option(help="web: a page to start from (repeatable).")
+    ] = None,
+    depth: Annotated[int, typer.Option(help="web: same-site link depth.")] = 1,
+    local_dir: Annotated[str, typer.Option(help="local: folder of videos to import.")] = "",
+    local_license: Annotated[str, typer.Option(help="local: the folder's license.")] = "",
+    local_author: Annotated[str, typer.Option(help="local: the folder's author.")] = "",
 ) -> None:
     """Find and download license-free clips by keyword, with provenance, into a catalog."""
     from vsrdata.crawler.crawl import crawl as run_crawl
@@ -353,6 +360,8 @@ def crawl(
         out_dir, keywords, sources, category or [], licenses, min_duration=min_duration,
         max_duration=max_duration, min_height=min_height, max_height=max_height, limit=limit,
         max_bytes=parse_size(max_bytes), pages=pages, contact=contact, dry_run=dry_run,
+        urls=tuple(url or ()), depth=depth, local_dir=local_dir, local_license=local_license,
+        local_author=local_author,
     )  # fmt: skip
     with _progress() as progress:
         tasks: dict[tuple[str, str], Any] = {}

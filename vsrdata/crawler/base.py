@@ -47,6 +47,11 @@ class CrawlConfig:
     dry_run: bool = False
     contact: str = ""
     pages: int = 20  # at most this many result pages per keyword and source
+    urls: tuple[str, ...] = ()  # web: pages to start from
+    depth: int = 1  # web: same-site links followed this deep (0: the given pages only)
+    local_dir: str = ""  # local: folder to import
+    local_license: str = ""  # local: the license the user declares for it
+    local_author: str = ""
 
     def category(self, keyword: str) -> str:
         return self.categories.get(keyword, keyword)

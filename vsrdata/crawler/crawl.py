@@ -33,15 +33,17 @@ from vsrdata.crawler.base import CrawlConfig, Source
 from vsrdata.crawler.catalog import Catalog, ClipRow
 from vsrdata.crawler.download import probe_video
 from vsrdata.crawler.http import CrawlError, HostLimits, PoliteSession
+from vsrdata.crawler.local import Local
 from vsrdata.crawler.pexels import Pexels
 from vsrdata.crawler.pixabay import Pixabay
+from vsrdata.crawler.web import Web
 from vsrdata.crawler.wikimedia import Wikimedia
 from vsrdata.crawler.youtube import YouTube
 
 log = logging.getLogger(__name__)
 
 SOURCES: dict[str, type[Source]] = {
-    cls.name: cls for cls in (Pixabay, Pexels, Wikimedia, Archive, YouTube)
+    cls.name: cls for cls in (Pixabay, Pexels, Wikimedia, Archive, YouTube, Web, Local)
 }
 EventFn = Callable[[str, Any], None]
 FILE_HOST_INTERVAL = 0.5  # seconds between downloads from one file host
@@ -64,7 +66,8 @@ def session_for(cfg: CrawlConfig) -> PoliteSession:
     for name in cfg.sources:
         cls = SOURCES[name]
         host = urlsplit(cls.api_url()).netloc
-        intervals[host] = max(intervals.get(host, 0.0), cls.interval)
+        if host:
+            intervals[host] = max(intervals.get(host, 0.0), cls.interval)
     if cfg.contact:
         return PoliteSession(HostLimits(intervals), contact=cfg.contact)
     return PoliteSession(HostLimits(intervals))

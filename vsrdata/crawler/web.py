@@ -1,0 +1,140 @@
+"""Any web page with schema.org ``VideoObject`` markup.
+
+Starting from the pages given with ``--url``, fetch each page (robots.txt obeyed), read its
+JSON-LD (``<script type="application/ld+json">``, including ``@graph`` lists) for
+``VideoObject``s, and follow links to the same site up to ``--depth`` levels. A video is a
+candidate when its name, description or keywords contain the keyword (``*`` takes all).
+Fields: ``contentUrl`` (the file), ``name``, ``duration`` (ISO 8601, e.g. ``PT1M30S``),
+``license`` (URL or name; else the page's ``rel="license"`` link), ``author``/``creator``,
+``width``/``height``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+from bs4 import BeautifulSoup
+
+from vsrdata.crawler.base import Source
+from vsrdata.crawler.catalog import ClipRow
+from vsrdata.crawler.http import CrawlError
+from vsrdata.crawler.licenses import normalize
+
+MAX_PAGES = 200  # pages fetched per start URL and keyword, whatever the depth
+
+
+def iso_duration(text: Any) -> float | None:
+    """ISO 8601 duration ('PT1M30.5S', 'P0DT0H0M12S') -> seconds."""
+    m = re.fullmatch(
+        r"P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?",
+        str(text or "").strip(),
+    )
+    if not m or not any(m.groups()):
+        return None
+    d, h, mi, s = (float(g) if g else 0.0 for g in m.groups())
+    return ((d * 24 + h) * 60 + mi) * 60 + s
+
+
+def _videos(node: Any) -> Iterator[dict[str, Any]]:
+    """Every VideoObject in a JSON-LD document (nested, listed or in @graph)."""
+    if isinstance(node, list):
+        for item in node:
+            yield from _videos(item)
+    elif isinstance(node, dict):
+        kind = node.get("@type")
+        kinds = kind if isinstance(kind, list) else [kind]
+        if "VideoObject" in kinds:
+            yield node
+        for value in node.values():
+            if isinstance(value, (dict, list)):
+                yield from _videos(value)
+
+
+def _name(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(_name(v) for v in value if _name(v))
+    if isinstance(value, dict):
+        return str(value.get("name") or "")
+    return str(value or "")
+
+
+def _int(value: Any) -> int | None:
+    m = re.match(r"\d+", str(_name(value) or value or ""))
+    return int(m.group()) if m else None
+
+
+class Web(Source):
+    name = "web"
+    default_url = ""
+    interval = 1.0
+
+    def unavailable(self) -> str | None:
+        return None if self.cfg.urls else "give pages to start from with --url"
+
+    def search(self, keyword: str) -> Iterator[ClipRow]:
+        seen: set[str] = set()
+        for start in self.cfg.urls:
+            site = urlsplit(start).netloc
+            queue, fetched = [(start, 0)], 0
+            while queue and fetched < MAX_PAGES:
+                url, level = queue.pop(0)
+                if url in seen:
+                    continue
+                seen.add(url)
+                try:
+                    resp = self.session.get(url, robots=True)
+                except CrawlError:
+                    if url == start:
+                        raise
+                    continue  # a broken or forbidden link does not stop the crawl
+                fetched += 1
+                soup = BeautifulSoup(resp.text, "html.parser")
+                yield from self._page_videos(soup, url, keyword)
+                if level < self.cfg.depth:
+                    for a in soup.find_all("a", href=True):
+                        link = urldefrag(urljoin(url, str(a["href"])))[0]
+                        parts = urlsplit(link)
+                        if parts.scheme in ("http", "https") and parts.netloc == site:
+                            queue.append((link, level + 1))
+
+    def _page_videos(self, soup: BeautifulSoup, url: str, keyword: str) -> Iterator[ClipRow]:
+        page_license = ""
+        tag = soup.find(["a", "link"], rel="license")
+        if tag is not None and tag.get("href"):
+            page_license = urljoin(url, str(tag["href"]))
+        for script in soup.find_all("script", type="application/ld+json"):
+            try:
+                doc = json.loads(script.string or "")
+            except ValueError:
+                continue
+            for video in _videos(doc):
+                row = self._row(video, url, page_license, keyword)
+                if row is not None:
+                    yield row
+
+    def _row(
+        self, video: dict[str, Any], page: str, page_license: str, keyword: str
+    ) -> ClipRow | None:
+        content = urljoin(page, str(video.get("contentUrl") or ""))
+        if not video.get("contentUrl") or urlsplit(content).scheme not in ("http", "https"):
+            return None
+        text = " ".join(_name(video.get(k)) for k in ("name", "description", "keywords")).lower()
+        if keyword != "*" and keyword.lower() not in text:
+            return None
+        lic = _name(video.get("license")) or page_license
+        author = _name(video.get("author")) or _name(video.get("creator"))
+        title = _name(video.get("name")) or content
+        height = _int(video.get("height"))
+        if height is not None and not self.cfg.height_ok(height):
+            content = ""  # the only rendition is out of bounds
+        return self.row(
+            content, keyword, title=title, page_url=page, download_url=content,
+            license_id=normalize(lic), license_url=lic if lic.startswith("http") else "",
+            author=author, attribution=f"{title} by {author or 'unknown'} ({lic or 'no license'})",
+            duration=iso_duration(video.get("duration")), width=_int(video.get("width")),
+            height=height,
+        )  # fmt: skip
