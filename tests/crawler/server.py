@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ class Reply:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     cut_after: int | None = None  # send only this many body bytes, then drop the connection
+    stall_after: int | None = None  # send this many body bytes, then hang (until killed)
 
 
 Route = Callable[[Request], Reply]
@@ -54,6 +56,11 @@ class Server:
                 for k, v in headers.items():
                     self.send_header(k, v)
                 self.end_headers()
+                if reply.stall_after is not None:
+                    self.wfile.write(reply.body[: reply.stall_after])
+                    self.wfile.flush()
+                    time.sleep(60)
+                    return
                 if reply.cut_after is not None:
                     self.wfile.write(reply.body[: reply.cut_after])
                     self.wfile.flush()

@@ -133,9 +133,11 @@ def test_crawl_filters_downloads_and_records(
 def test_rerun_downloads_nothing_new(world: Server, tmp_path: Path) -> None:
     Crawler(config(tmp_path), session=session(FakeTime())).run()
     before = len(world.hits("/files/four.mp4")) + len(world.hits("/files/five.mp4"))
+    api_calls = len(world.hits("/api/videos/"))
     summary = Crawler(config(tmp_path), session=session(FakeTime())).run()
     after = len(world.hits("/files/four.mp4")) + len(world.hits("/files/five.mp4"))
     assert after == before and summary.downloaded == 0 and summary.known == 2
+    assert len(world.hits("/api/videos/")) == api_calls  # Pixabay answers come from the cache
     with Catalog(tmp_path) as cat:
         assert len(cat.rows()) == 6
 
@@ -202,3 +204,46 @@ def test_cli_crawl_catalog_and_build(world: Server, tmp_path: Path) -> None:
     assert built.returncode == 0, built.stderr
     bad = vsrdata("crawl", "--keywords", "x", "--sources", "flickr", "--out", str(tmp_path / "n"))
     assert bad.returncode == 2 and "unknown source" in bad.stderr
+
+
+def test_a_killed_crawl_resumes_its_download(
+    world: Server, tmp_path: Path, videos: dict[str, bytes]
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    stalled = {"first": True}
+    plain = file_route(videos["four"])
+
+    def slow(req: Request) -> Reply:
+        if stalled.pop("first", False):
+            return Reply(200, videos["four"], {"Content-Type": "video/mp4"}, stall_after=70_000)
+        return plain(req)
+
+    world.routes["/files/four.mp4"] = slow
+    out = tmp_path / "crawl"
+    args = [sys.executable, "-m", "vsrdata.cli", "crawl", "--keywords", "walking", "--sources",
+            "pixabay", "--out", str(out), "--min-duration", "3", "--max-duration", "6",
+            "--min-height", "200", "--pages", "1"]  # fmt: skip
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)  # fmt: skip
+    part = out / "clips" / "pixabay" / "1.mp4.part"
+    deadline = time.time() + 60
+    while time.time() < deadline and not (part.exists() and part.stat().st_size >= 65536):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    with Catalog(out) as cat:
+        assert cat.get("pixabay", "1").status == "found"  # type: ignore[union-attr]
+    assert not (out / "clips" / "pixabay" / "1.mp4").exists()  # no partial file counts
+    done = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    with Catalog(out) as cat:
+        rows = cat.rows()
+        assert cat.get("pixabay", "1").status == "downloaded"  # type: ignore[union-attr]
+    assert len(rows) == len({r.clip_id for r in rows})
+    assert (out / "clips" / "pixabay" / "1.mp4").read_bytes() == videos["four"]
+    assert world.hits("/files/four.mp4")[-1].headers.get("Range", "").startswith("bytes=65536-")

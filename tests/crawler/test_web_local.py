@@ -90,3 +90,23 @@ def test_local_folder_under_a_declared_license(videos: dict[str, bytes], tmp_pat
     missing = CrawlConfig(out=str(tmp_path / "c2"), keywords=("x",), sources=("local",),
                           local_dir=str(src))  # fmt: skip
     assert "--local-license" in Crawler(missing).run().source_errors["local"]
+
+
+def test_the_same_bytes_from_two_sources_are_kept_once(
+    site: Server, videos: dict[str, bytes], tmp_path: Path
+) -> None:
+    src = tmp_path / "mine" / "walking"
+    src.mkdir(parents=True)
+    (src / "park.mp4").write_bytes(videos["four"])  # what the web page's walk.mp4 serves too
+    cfg = CrawlConfig(out=str(tmp_path / "crawl"), keywords=("walking",), sources=("local", "web"),
+                      local_dir=str(tmp_path / "mine"), local_license="cc0",
+                      urls=(site.url + "/",), depth=0)  # fmt: skip
+    Crawler(cfg, session=session(FakeTime())).run()
+    with Catalog(tmp_path / "crawl") as cat:
+        rows = {r.source: r for r in cat.rows()}
+    assert rows["local"].status == "downloaded"
+    assert (
+        rows["web"].status == "filtered"
+        and rows["web"].reason == "duplicate of local:walking/park.mp4"
+    )
+    assert len(list((tmp_path / "crawl" / "clips").rglob("*.mp4"))) == 1
