@@ -25,6 +25,7 @@ from rich.progress import (
 from rich.table import Table
 
 from vsrdata import __version__
+from vsrdata.crawler.crawl import SOURCES
 from vsrdata.errors import VsrDataError
 from vsrdata.motion.crops import CROP_MODES
 from vsrdata.motion.flow import FLOW_METHODS
@@ -294,7 +295,6 @@ def _crawl_config(
 ) -> Any:
     """Validate crawl arguments into a CrawlConfig (UsageError with what to fix)."""
     from vsrdata.crawler.base import CrawlConfig
-    from vsrdata.crawler.crawl import SOURCES
     from vsrdata.crawler.licenses import KNOWN
     from vsrdata.errors import UsageError
 
@@ -326,7 +326,9 @@ def _crawl_config(
 def crawl(
     keywords: Annotated[str, typer.Option(help="Comma-separated search keywords.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Crawl folder (catalog + clips).")],
-    sources: Annotated[str, typer.Option(help="Comma-separated sources.")] = "pixabay,pexels",
+    sources: Annotated[
+        str, typer.Option(help=f"Comma-separated: {_choices(SOURCES, ', ')}.")
+    ] = "pixabay,pexels",
     category: Annotated[
         list[str] | None, typer.Option(help="keyword=category (repeatable).")
     ] = None,

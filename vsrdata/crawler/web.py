@@ -17,14 +17,18 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
-from bs4 import BeautifulSoup
-
 from vsrdata.crawler.base import Source
 from vsrdata.crawler.catalog import ClipRow
 from vsrdata.crawler.http import CrawlError
 from vsrdata.crawler.licenses import normalize
 
 MAX_PAGES = 200  # pages fetched per start URL and keyword, whatever the depth
+
+
+def _parse(html: str) -> Any:
+    from bs4 import BeautifulSoup  # imported on first use: the CLI starts without it
+
+    return BeautifulSoup(html, "html.parser")
 
 
 def iso_duration(text: Any) -> float | None:
@@ -92,7 +96,7 @@ class Web(Source):
                         raise
                     continue  # a broken or forbidden link does not stop the crawl
                 fetched += 1
-                soup = BeautifulSoup(resp.text, "html.parser")
+                soup = _parse(resp.text)
                 yield from self._page_videos(soup, url, keyword)
                 if level < self.cfg.depth:
                     for a in soup.find_all("a", href=True):
@@ -101,7 +105,7 @@ class Web(Source):
                         if parts.scheme in ("http", "https") and parts.netloc == site:
                             queue.append((link, level + 1))
 
-    def _page_videos(self, soup: BeautifulSoup, url: str, keyword: str) -> Iterator[ClipRow]:
+    def _page_videos(self, soup: Any, url: str, keyword: str) -> Iterator[ClipRow]:
         page_license = ""
         tag = soup.find(["a", "link"], rel="license")
         if tag is not None and tag.get("href"):

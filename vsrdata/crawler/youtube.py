@@ -18,9 +18,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import yt_dlp
-from yt_dlp.utils import match_filter_func
-
 from vsrdata.crawler.base import Source
 from vsrdata.crawler.catalog import ClipRow
 from vsrdata.crawler.download import Downloaded
@@ -28,8 +25,31 @@ from vsrdata.crawler.http import CrawlError
 from vsrdata.crawler.licenses import normalize
 from vsrdata.shards.writer import sha256_file
 
-YoutubeDL: Any = yt_dlp.YoutubeDL  # replaced in tests
+YoutubeDL: Any = None  # yt_dlp.YoutubeDL, imported on first use; tests replace it
+
+
+def _ydl(opts: dict[str, Any]) -> Any:
+    global YoutubeDL
+    if YoutubeDL is None:
+        import yt_dlp
+
+        YoutubeDL = yt_dlp.YoutubeDL
+    return YoutubeDL(opts)
+
+
+def _errors() -> tuple[type[BaseException], ...]:
+    from yt_dlp.utils import YoutubeDLError
+
+    return (YoutubeDLError,)
+
+
 CC_BY_URL = "https://creativecommons.org/licenses/by/3.0/"  # YouTube's "Creative Commons" option
+
+
+def _match_filter(expression: str) -> Any:
+    from yt_dlp.utils import match_filter_func
+
+    return match_filter_func(expression)
 
 
 class YouTube(Source):
@@ -57,7 +77,7 @@ class YouTube(Source):
             "quiet": True,
             "no_warnings": True,
             "noprogress": True,
-            "match_filter": match_filter_func(self.filter_expression()),
+            "match_filter": _match_filter(self.filter_expression()),
             "format": self.format_selector(),
             "download_archive": str(cache / "youtube-archive.txt"),
             "http_headers": {"User-Agent": self.session.http.headers["User-Agent"]},
@@ -72,9 +92,9 @@ class YouTube(Source):
     def search(self, keyword: str) -> Iterator[ClipRow]:
         count = max(1, self.cfg.limit * 3)  # room for what the filters drop
         try:
-            with YoutubeDL(self.options()) as ydl:
+            with _ydl(self.options()) as ydl:
                 result = ydl.extract_info(f"ytsearch{count}:{keyword}", download=False)
-        except yt_dlp.utils.YoutubeDLError as exc:
+        except _errors() as exc:
             raise CrawlError(f"youtube: {exc}") from None
         for entry in (result or {}).get("entries") or []:
             if entry:
@@ -97,10 +117,10 @@ class YouTube(Source):
     def fetch(self, clip: ClipRow, folder: Path) -> Downloaded:
         folder.mkdir(parents=True, exist_ok=True)
         try:
-            with YoutubeDL(self.options(folder)) as ydl:
+            with _ydl(self.options(folder)) as ydl:
                 info = ydl.extract_info(clip.download_url, download=True)
                 path = Path(ydl.prepare_filename(info)) if info else None
-        except yt_dlp.utils.YoutubeDLError as exc:
+        except _errors() as exc:
             raise CrawlError(f"youtube: {exc}") from None
         if path is None or not path.exists():
             raise CrawlError("youtube: yt-dlp wrote no file (filtered or already archived)")
