@@ -1,0 +1,91 @@
+"""DUF and bicubic models: parameter counts, shapes, the dynamic filtering step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from vsrdata.errors import UsageError  # noqa: E402
+from vsrdata.preprocess import imresize  # noqa: E402
+from vsrdata.vsr_models import build_model  # noqa: E402
+from vsrdata.vsr_models.duf import DynamicUpsampling  # noqa: E402
+
+RNG = np.random.default_rng(11)
+
+
+def trainable(model: keras.Model) -> int:
+    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+
+
+@pytest.mark.parametrize(
+    ("name", "count"), [("duf-16l", 1_900_640), ("duf-28l", 2_118_432), ("duf-52l", 5_821_952)]
+)
+def test_parameter_counts_match_the_paper(name: str, count: int) -> None:
+    assert trainable(build_model(name, 4)) == count
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_output_shapes(scale: int) -> None:
+    x = RNG.random((2, 7, 8, 10, 3), dtype=np.float32)
+    for name in ("duf-16l", "bicubic"):
+        assert tuple(build_model(name, scale)(x).shape) == (2, 8 * scale, 10 * scale, 3)
+
+
+def direct_dynamic_filter(frame: np.ndarray, filters: np.ndarray, r: int) -> np.ndarray:
+    """The definition, as loops: zero-padded 5x5 neighbourhood times each sub-pixel's filter."""
+    b, h, w, c = frame.shape
+    padded = np.pad(frame, ((0, 0), (2, 2), (2, 2), (0, 0)))
+    out = np.zeros((b, h * r, w * r, c))
+    for i in range(h):
+        for j in range(w):
+            patch = padded[:, i : i + 5, j : j + 5].reshape(b, 25, c)
+            for dy in range(r):
+                for dx in range(r):
+                    f = filters[:, i, j, :, dy * r + dx]  # [b, 25]
+                    out[:, i * r + dy, j * r + dx] = np.einsum("bt,btc->bc", f, patch)
+    return out
+
+
+def test_dynamic_filtering_matches_the_loop() -> None:
+    r = 3
+    frame = RNG.random((2, 5, 6, 3), dtype=np.float32)
+    logits = RNG.normal(size=(2, 5, 6, 25, r * r))
+    filters = np.exp(logits) / np.exp(logits).sum(axis=3, keepdims=True)
+    got = DynamicUpsampling(r)(frame, filters.astype(np.float32)).numpy()
+    np.testing.assert_allclose(got, direct_dynamic_filter(frame, filters, r), atol=1e-5)
+
+
+def test_centre_tap_filters_are_nearest_neighbour_upsampling() -> None:
+    r = 4
+    frame = RNG.random((1, 6, 7, 3), dtype=np.float32)
+    filters = np.zeros((1, 6, 7, 25, r * r), np.float32)
+    filters[:, :, :, 12, :] = 1.0  # softmax that picks the centre tap
+    got = DynamicUpsampling(r)(frame, filters).numpy()
+    nearest = frame.repeat(r, axis=1).repeat(r, axis=2)
+    np.testing.assert_allclose(got, nearest, atol=1e-6)
+
+
+def test_bicubic_model_is_matlab_imresize() -> None:
+    x = RNG.random((1, 7, 9, 11, 3), dtype=np.float32)
+    for r in (2, 3, 4):
+        got = build_model("bicubic", r)(x).numpy()[0]
+        np.testing.assert_allclose(got, imresize(x[0, 3].astype(np.float64), r), atol=1e-5)
+
+
+def test_keras_format_round_trip(tmp_path: Path) -> None:
+    model = build_model("duf-16l", 2)
+    x = RNG.random((1, 7, 6, 6, 3), dtype=np.float32)
+    model.save(tmp_path / "duf.keras")
+    again = keras.models.load_model(tmp_path / "duf.keras")
+    np.testing.assert_allclose(again(x).numpy(), model(x).numpy(), atol=1e-6)
+
+
+def test_unknown_model_or_scale() -> None:
+    with pytest.raises(UsageError, match="unknown model"):
+        build_model("edvr")
+    with pytest.raises(UsageError, match="scale"):
+        build_model("duf-16l", 5)
