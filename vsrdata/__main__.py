@@ -1,0 +1,5 @@
+"""``python -m vsrdata``: the ``vsrdata`` command."""
+
+from vsrdata.cli import main
+
+main()
