@@ -20,31 +20,21 @@ def _crawl_config(
 ) -> Any:
     """Validate crawl arguments into a CrawlConfig (UsageError with what to fix)."""
     from vsrdata.crawler.base import CrawlConfig
-    from vsrdata.crawler.licenses import KNOWN
     from vsrdata.errors import UsageError
 
     words = tuple(k.strip() for k in keywords.split(",") if k.strip())
     names = tuple(s.strip() for s in sources.split(",") if s.strip())
     allowed = frozenset(x.strip().lower() for x in licenses.split(",") if x.strip())
-    if not words:
-        raise UsageError("--keywords needs at least one keyword, e.g. --keywords walking,animal")
-    unknown = [n for n in names if n not in SOURCES]
-    if unknown or not names:
-        raise UsageError(f"unknown source(s) {unknown}; choose from {_choices(SOURCES, ', ')}")
-    bad = sorted(allowed - set(KNOWN))
-    if bad:
-        raise UsageError(f"unknown license id(s) {bad}; known: {', '.join(KNOWN)}")
     mapping = {}
     for item in category:
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
             raise UsageError(f"--category takes keyword=name, got {item!r}")
         mapping[key.strip()] = value.strip()
-    if rest["max_duration"] and rest["min_duration"] > rest["max_duration"]:
-        raise UsageError("--min-duration is larger than --max-duration")
     rest["max_duration"] = rest["max_duration"] or float("inf")
-    return CrawlConfig(out=str(out_dir), keywords=words, sources=names, categories=mapping,
-                       licenses=allowed, **rest)  # fmt: skip
+    cfg = CrawlConfig(out=str(out_dir), keywords=words, sources=names, categories=mapping,
+                      licenses=allowed, **rest)  # fmt: skip
+    return cfg.validate(SOURCES)
 
 
 @app.command()

@@ -170,9 +170,11 @@ def test_build_reads_the_catalog(world: Server, tmp_path: Path) -> None:
     from vsrdata.shards import iter_samples
 
     Crawler(config(tmp_path / "crawl"), session=session(FakeTime())).run()
-    build(
-        small_config(tmp_path / "crawl" / "catalog.sqlite", tmp_path / "ds", split=(1.0, 0.0, 0.0))
-    )
+    # a crawl folder is a SOURCE too, read through a read-only connection
+    build(small_config(tmp_path / "crawl", tmp_path / "ds", split=(1.0, 0.0, 0.0)))
+    mtime = (tmp_path / "crawl" / "catalog.sqlite").stat().st_mtime_ns
+    build(small_config(tmp_path / "crawl" / "catalog.sqlite", tmp_path / "ds2", split=(1.0, 0, 0)))
+    assert (tmp_path / "crawl" / "catalog.sqlite").stat().st_mtime_ns == mtime
     samples = list(iter_samples(tmp_path / "ds", "train", decode=False))
     assert {s["clip_id"] for s in samples} == {"pixabay:1", "pexels:101"}
     assert {(s["source"], s["category"], s["license"]) for s in samples} == {
@@ -230,7 +232,10 @@ def test_a_killed_crawl_resumes_its_download(
             "--min-height", "200", "--pages", "1"]  # fmt: skip
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)  # fmt: skip
-    part = out / "clips" / "pixabay" / "1.mp4.part"
+    from vsrdata.crawler.download import safe_name
+
+    final = out / "clips" / "pixabay" / safe_name("1", ".mp4")
+    part = final.with_name(final.name + ".part")
     deadline = time.time() + 60
     while time.time() < deadline and not (part.exists() and part.stat().st_size >= 65536):
         time.sleep(0.05)
@@ -238,12 +243,12 @@ def test_a_killed_crawl_resumes_its_download(
     proc.wait()
     with Catalog(out) as cat:
         assert cat.get("pixabay", "1").status == "found"  # type: ignore[union-attr]
-    assert not (out / "clips" / "pixabay" / "1.mp4").exists()  # no partial file counts
+    assert not final.exists()  # no partial file counts
     done = subprocess.run(args, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     with Catalog(out) as cat:
         rows = cat.rows()
         assert cat.get("pixabay", "1").status == "downloaded"  # type: ignore[union-attr]
     assert len(rows) == len({r.clip_id for r in rows})
-    assert (out / "clips" / "pixabay" / "1.mp4").read_bytes() == videos["four"]
+    assert final.read_bytes() == videos["four"]
     assert world.hits("/files/four.mp4")[-1].headers.get("Range", "").startswith("bytes=65536-")

@@ -87,6 +87,37 @@ def test_probe_rejects_non_video(tmp_path: Path) -> None:
 
 
 def test_safe_names_come_from_ids() -> None:
-    assert safe_name("File:Big Buck/../Bunny.webm", ".webm") == "File_Big_Buck_.._Bunny.webm"
-    assert safe_name("../../etc/passwd") == "etc_passwd.mp4"
-    assert safe_name("123", ".exe;rm") == "123.mp4"
+    assert safe_name("File:Big Buck/../Bunny.webm", ".webm").startswith("File_Big_Buck_.._Bunny-")
+    assert safe_name("../../etc/passwd").startswith("etc_passwd-")
+    assert safe_name("File:Ёлка.webm", ".webm") != safe_name("File:Пляж.webm", ".webm")
+    assert safe_name("123", ".exe;rm").endswith(".mp4")
+
+
+def test_a_range_answer_that_does_not_continue_the_part_starts_over(
+    server: Server, video: bytes, tmp_path: Path
+) -> None:
+    def wrong_range(req: object) -> Reply:  # always the tail from byte 300, total unknown
+        headers = {"Content-Type": "video/mp4", "Content-Range": f"bytes 300-{len(video) - 1}/*"}
+        return Reply(206, video[300:], headers)
+
+    calls = {"n": 0}
+    plain = file_route(video)
+
+    def route(req: object) -> Reply:
+        calls["n"] += 1
+        return wrong_range(req) if calls["n"] == 1 else plain(req)  # type: ignore[arg-type]
+
+    server.routes["/v.mp4"] = route
+    (tmp_path / "v.mp4.part").write_bytes(video[:100])
+    got = download(session(FakeTime()), server.url + "/v.mp4", tmp_path / "v.mp4", max_bytes=10**8)
+    assert (tmp_path / "v.mp4").read_bytes() == video and got.bytes == len(video)
+
+
+def test_a_complete_part_answered_416_is_fetched_again(
+    server: Server, video: bytes, tmp_path: Path
+) -> None:
+    plain = file_route(video)
+    server.routes["/v.mp4"] = lambda r: Reply(416) if "Range" in r.headers else plain(r)
+    (tmp_path / "v.mp4.part").write_bytes(video)  # killed after the last byte, before the move
+    download(session(FakeTime()), server.url + "/v.mp4", tmp_path / "v.mp4", max_bytes=10**8)
+    assert (tmp_path / "v.mp4").read_bytes() == video

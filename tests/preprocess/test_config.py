@@ -31,6 +31,9 @@ def test_from_dict_rejects_unknown_keys_and_validates() -> None:
         BuildConfig.from_dict({"source": "a", "out": "b", "scael": 2})
     with pytest.raises(UsageError, match="--frames must be odd"):
         BuildConfig.from_dict({"source": "a", "out": "b", "frames": 4})
+    with pytest.raises(UsageError, match="--frames >= 3"):
+        BuildConfig.from_dict({"source": "a", "out": "b", "frames": 1, "crop": "motion"})
+    assert BuildConfig.from_dict({"source": "a", "out": "b", "frames": 1, "crop": "center"})
 
 
 def test_dataset_args_leave_out_execution_options() -> None:

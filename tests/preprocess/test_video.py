@@ -114,6 +114,12 @@ def test_test_split_keeps_whole_frames_at_a_multiple_of_the_scale(tmp_path: Path
     s = samples[0]
     assert s["crop"] == [0, 0, 96, 128] and s["hr_shape"] == [96, 128, 3]
     assert s["lr_shape"] == [24, 32, 3] and len(s["lr"]) == 7
+    # the 130x98 frame's extra pixels do not leak into the LR: LR = degrade(stored HR)
+    from vsrdata.preprocess import degrade
+    from vsrdata.shards.reader import decode_png
+
+    lr, hr = decode_png(s["lr"][3]), decode_png(s["hr"])
+    assert (lr == degrade(hr, "bd", 4)).all()
 
 
 def test_small_frames_and_short_clips_are_clip_errors(tmp_path: Path) -> None:

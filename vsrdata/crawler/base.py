@@ -18,13 +18,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from vsrdata.crawler.catalog import ClipRow
 from vsrdata.crawler.download import Downloaded, download, safe_name
 from vsrdata.crawler.http import PoliteSession
-from vsrdata.crawler.licenses import DEFAULT_ALLOWED
+from vsrdata.crawler.licenses import DEFAULT_ALLOWED, KNOWN
+from vsrdata.errors import UsageError
 
 __all__ = ["CrawlConfig", "Rendition", "Source", "pick_rendition"]
 
@@ -52,6 +53,27 @@ class CrawlConfig:
     local_dir: str = ""  # local: folder to import
     local_license: str = ""  # local: the license the user declares for it
     local_author: str = ""
+
+    def validate(self, sources: Any) -> CrawlConfig:
+        """Raise :class:`UsageError` with what to change if any option is invalid."""
+        if not self.keywords:
+            raise UsageError("--keywords needs at least one keyword, e.g. --keywords walking")
+        unknown = [s for s in self.sources if s not in sources]
+        if unknown or not self.sources:
+            raise UsageError(f"unknown source(s) {unknown}; choose from {', '.join(sources)}")
+        bad = sorted(set(self.licenses) - set(KNOWN))
+        if bad:
+            raise UsageError(f"unknown license id(s) {bad}; known: {', '.join(KNOWN)}")
+        if self.min_duration > self.max_duration:
+            raise UsageError("--min-duration is larger than --max-duration")
+        if self.max_height and self.min_height > self.max_height:
+            raise UsageError("--min-height is larger than --max-height")
+        for name in ("limit", "pages", "max_bytes"):
+            if getattr(self, name) < 1:
+                raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
+        if self.depth < 0 or self.min_height < 0 or self.max_height < 0:
+            raise UsageError("--depth, --min-height and --max-height cannot be negative")
+        return self
 
     def category(self, keyword: str) -> str:
         return self.categories.get(keyword, keyword)

@@ -76,16 +76,21 @@ def _now() -> str:
 class Catalog:
     """Open (or create) ``DIR/catalog.sqlite``. Use as a context manager or call close()."""
 
-    def __init__(self, folder: str | Path, create: bool = True) -> None:
+    def __init__(self, folder: str | Path, create: bool = True, readonly: bool = False) -> None:
         self.folder = Path(folder)
         self.path = self.folder / CATALOG_NAME
         if not self.path.exists():
-            if not create:
+            if not create or readonly:
                 raise InputError(
                     f"no crawl catalog in {self.folder} (expected {CATALOG_NAME}); "
                     "run `vsrdata crawl --out DIR` first"
                 )
             self.folder.mkdir(parents=True, exist_ok=True)
+        if readonly:  # builds only read: works on read-only storage, never changes the file
+            self.db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+            self.db.row_factory = sqlite3.Row
+            self._check_version()
+            return
         self.db = sqlite3.connect(self.path, isolation_level=None)  # autocommit
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -103,10 +108,13 @@ class Catalog:
             "UNIQUE (source, source_id))"
         )
         self.db.execute("CREATE INDEX IF NOT EXISTS clips_sha256 ON clips (sha256)")
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version == 0:
+        if self.db.execute("PRAGMA user_version").fetchone()[0] == 0:
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        elif version != SCHEMA_VERSION:
+        self._check_version()
+
+    def _check_version(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version != SCHEMA_VERSION:
             raise UsageError(f"{self.path} has catalog schema {version}; expected {SCHEMA_VERSION}")
 
     def __enter__(self) -> Catalog:

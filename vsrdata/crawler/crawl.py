@@ -65,9 +65,10 @@ def session_for(cfg: CrawlConfig) -> PoliteSession:
     intervals = {"*": FILE_HOST_INTERVAL}
     for name in cfg.sources:
         cls = SOURCES[name]
-        host = urlsplit(cls.api_url()).netloc
-        if host:
-            intervals[host] = max(intervals.get(host, 0.0), cls.interval)
+        hosts = [urlsplit(u).netloc for u in cfg.urls] if name == "web" else []
+        for host in [urlsplit(cls.api_url()).netloc, *hosts]:
+            if host:
+                intervals[host] = max(intervals.get(host, 0.0), cls.interval)
     if cfg.contact:
         return PoliteSession(HostLimits(intervals), contact=cfg.contact)
     return PoliteSession(HostLimits(intervals))
@@ -179,5 +180,5 @@ class Crawler:
 
 
 def crawl(cfg: CrawlConfig, emit: EventFn | None = None) -> CrawlSummary:
-    """Run a crawl with a session paced for the configured sources."""
-    return Crawler(cfg, emit=emit).run()
+    """Validate ``cfg``, then run a crawl with a session paced for its sources."""
+    return Crawler(cfg.validate(SOURCES), emit=emit).run()

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -49,11 +50,22 @@ class VideoInfo:
 
 
 def safe_name(source_id: str, extension: str = ".mp4") -> str:
-    """A file name from an id (never from a server-given path): [A-Za-z0-9._-] only."""
+    """A file name from an id (never from a server-given path): [A-Za-z0-9._-] only.
+
+    The readable part is lossy (``File:Ёлка.webm`` and ``File:Пляж.webm`` both read
+    ``File_``), so 12 hex digits of sha256(id) keep different ids in different files.
+    """
     ext = extension.lower() if re.fullmatch(r"\.[A-Za-z0-9]{1,5}", extension or "") else ".mp4"
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", source_id).strip("._") or "clip"
     stem = stem[: -len(ext)] if stem.lower().endswith(ext) else stem
-    return f"{stem[:120]}{ext}"
+    digest = hashlib.sha256(source_id.encode()).hexdigest()[:12]
+    return f"{stem[:100]}-{digest}{ext}"
+
+
+def _appends(resp: requests.Response, offset: int) -> bool:
+    """Whether a 206 answer continues the file exactly at ``offset``."""
+    m = re.match(r"bytes (\d+)-\d+/(\d+|\*)", resp.headers.get("Content-Range", ""))
+    return m is not None and int(m.group(1)) == offset
 
 
 def _total_size(resp: requests.Response, offset: int) -> int | None:
@@ -86,13 +98,21 @@ def download(
     for _ in range(session.max_tries):
         offset = part.stat().st_size if part.exists() else 0
         headers = {"Range": f"bytes={offset}-"} if offset else {}
-        resp = session.get(url, headers=headers, stream=True, robots=robots)
+        try:
+            resp = session.get(url, headers=headers, stream=True, robots=robots)
+        except CrawlError as exc:
+            if exc.status == 416 and offset:  # the part is whole, or stale: start over
+                part.unlink()
+                continue
+            raise
         with resp:
             content_type = resp.headers.get("Content-Type", "").split(";")[0].strip()
             if _NOT_VIDEO.match(content_type):
                 raise CrawlError(f"not a video: the server sent {content_type}")
-            resumed = resp.status_code == 206 and _total_size(resp, offset) is not None
-            if not resumed:
+            if resp.status_code == 206 and not _appends(resp, offset):
+                part.unlink(missing_ok=True)  # a range we did not ask for: start over
+                continue
+            if resp.status_code != 206:
                 offset = 0
             total = _total_size(resp, offset) or expected_size
             if total is not None and total > max_bytes:

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CONTACT = "https://github.com/vsrdata/vsrdata"
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 _SECRET_PARAMS = re.compile(r"([?&](?:key|api_key|apikey|token)=)[^&#\s]*", re.IGNORECASE)
 
 
@@ -57,7 +58,9 @@ class _LogRedactor(logging.Filter):
 
 
 _REDACTOR = _LogRedactor()
-logging.getLogger("urllib3.connectionpool").addFilter(_REDACTOR)
+for _name in ("urllib3.connectionpool", "urllib3.util.retry", "urllib3.poolmanager",
+              "urllib3.response", "requests"):  # fmt: skip
+    logging.getLogger(_name).addFilter(_REDACTOR)
 
 
 class CrawlError(VsrDataError):
@@ -227,10 +230,12 @@ class PoliteSession:
             self._wait_turn(host)
             try:
                 resp = self.http.request(method, url, timeout=self.timeout, **kwargs)
-            except requests.RequestException as exc:
+            except TRANSIENT as exc:
                 problem = f"{type(exc).__name__}"
                 self.pause(attempt)
                 continue
+            except requests.RequestException as exc:  # a bad URL or redirect: retrying won't help
+                raise CrawlError(f"{type(exc).__name__} for {self.redact(url)}") from None
             self._note_limits(host, resp)
             if resp.status_code < 400:
                 return resp

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
@@ -21,14 +22,17 @@ from vsrdata.crawler.base import Source
 from vsrdata.crawler.catalog import ClipRow
 from vsrdata.crawler.http import CrawlError
 from vsrdata.crawler.licenses import normalize
+from vsrdata.preprocess.video import IMAGE_EXTS, VIDEO_EXTS
 
 MAX_PAGES = 200  # pages fetched per start URL and keyword, whatever the depth
+MAX_PAGE_BYTES = 5 * 10**6  # an HTML page longer than this is read only this far
+MEDIA_EXTS = VIDEO_EXTS | IMAGE_EXTS | {".zip", ".pdf", ".mp3", ".wav", ".gz"}
 
 
-def _parse(html: str) -> Any:
+def _parse(html: bytes, charset: str | None) -> Any:
     from bs4 import BeautifulSoup  # imported on first use: the CLI starts without it
 
-    return BeautifulSoup(html, "html.parser")
+    return BeautifulSoup(html, "html.parser", from_encoding=charset)
 
 
 def iso_duration(text: Any) -> float | None:
@@ -90,20 +94,36 @@ class Web(Source):
                     continue
                 seen.add(url)
                 try:
-                    resp = self.session.get(url, robots=True)
+                    soup = self._page(url)
                 except CrawlError:
                     if url == start:
                         raise
                     continue  # a broken or forbidden link does not stop the crawl
+                if soup is None:
+                    continue
                 fetched += 1
-                soup = _parse(resp.text)
                 yield from self._page_videos(soup, url, keyword)
                 if level < self.cfg.depth:
                     for a in soup.find_all("a", href=True):
                         link = urldefrag(urljoin(url, str(a["href"])))[0]
                         parts = urlsplit(link)
-                        if parts.scheme in ("http", "https") and parts.netloc == site:
+                        media = Path(parts.path).suffix.lower() in MEDIA_EXTS
+                        if parts.scheme in ("http", "https") and parts.netloc == site and not media:
                             queue.append((link, level + 1))
+
+    def _page(self, url: str) -> Any:
+        """The parsed page (its first MAX_PAGE_BYTES), or None if it is not an HTML page."""
+        with self.session.get(url, robots=True, stream=True) as resp:
+            kind = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            if kind not in ("text/html", "application/xhtml+xml"):
+                return None
+            body = b""
+            for chunk in resp.iter_content(65536):
+                body += chunk
+                if len(body) >= MAX_PAGE_BYTES:
+                    break
+            charset = resp.headers.get("Content-Type", "").partition("charset=")[2].strip() or None
+            return _parse(body, charset)  # without a charset, BeautifulSoup reads <meta>
 
     def _page_videos(self, soup: Any, url: str, keyword: str) -> Iterator[ClipRow]:
         page_license = ""

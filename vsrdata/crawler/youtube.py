@@ -6,7 +6,9 @@
 - Format: video only (no merging, so no ffmpeg needed), height capped by ``--max-height`` and
   at least ``--min-height``: ``bv*[height>=MIN][height<=MAX][ext=mp4]/bv*[height<=MAX]``.
 - Download: yt-dlp writes ``clips/youtube/<id>.<ext>`` (ids are URL-safe) and records each id
-  in its download archive (``.cache/youtube-archive.txt``), so a re-run skips what it has.
+  in its download archive (``.cache/youtube-archive.txt``); a re-run after a stop between
+  yt-dlp's finish and the catalog's update finds the archived file and uses it. The archive is
+  not used while searching: the catalog decides what is known (and counts to ``--limit``).
 
 ``VSRDATA_YOUTUBE_URL`` has no meaning here (yt-dlp talks to YouTube itself); tests replace
 :data:`YoutubeDL` instead.
@@ -79,14 +81,14 @@ class YouTube(Source):
             "noprogress": True,
             "match_filter": _match_filter(self.filter_expression()),
             "format": self.format_selector(),
-            "download_archive": str(cache / "youtube-archive.txt"),
             "http_headers": {"User-Agent": self.session.http.headers["User-Agent"]},
             "max_filesize": self.cfg.max_bytes,
             "sleep_interval_requests": self.interval,
         }
-        if folder is not None:
+        if folder is not None:  # downloading: the archive records what yt-dlp finished
             opts["outtmpl"] = str(folder / "%(id)s.%(ext)s")
             opts["restrictfilenames"] = True
+            opts["download_archive"] = str(cache / "youtube-archive.txt")
         return opts
 
     def search(self, keyword: str) -> Iterator[ClipRow]:
@@ -122,6 +124,8 @@ class YouTube(Source):
                 path = Path(ydl.prepare_filename(info)) if info else None
         except _errors() as exc:
             raise CrawlError(f"youtube: {exc}") from None
-        if path is None or not path.exists():
-            raise CrawlError("youtube: yt-dlp wrote no file (filtered or already archived)")
+        if path is None:  # in the archive: finished by an earlier run that was stopped
+            path = next(iter(sorted(folder.glob(f"{clip.source_id}.*"))), None)
+        if path is None or not path.exists() or path.suffix == ".part":
+            raise CrawlError("youtube: yt-dlp wrote no file (filtered, or archived and gone)")
         return Downloaded(path, path.stat().st_size, sha256_file(path), "video/" + path.suffix[1:])

@@ -167,11 +167,16 @@ def run_unit(unit: Unit, cfg: BuildConfig, emit: EventFn | None = None) -> dict[
             stale.unlink()
     sets = [ShardSet(root, fmt, unit.split, unit.name, cfg.shard_size) for fmt in cfg.formats]
     clips = []
-    for clip in unit.clips:
-        record = _process_clip(clip, unit, cfg, root / UNITS_DIR, sets, emit)
-        clips.append(record)
-        emit("clip", record)
-    shards = [info.to_dict() for shard_set in sets for info in shard_set.close()]
+    try:
+        for clip in unit.clips:
+            record = _process_clip(clip, unit, cfg, root / UNITS_DIR, sets, emit)
+            clips.append(record)
+            emit("clip", record)
+        shards = [info.to_dict() for shard_set in sets for info in shard_set.close()]
+    except BaseException:
+        for shard_set in sets:  # close files; a re-run deletes what this unit wrote
+            shard_set.abort()
+        raise
     stats = {
         "unit": unit.name,
         "split": unit.split,

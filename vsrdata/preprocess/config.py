@@ -98,6 +98,8 @@ class BuildConfig:
             raise UsageError(
                 f"--frames must be odd (a window is centred on one frame), got {self.frames}"
             )
+        if self.crop == "motion" and self.frames < 3:
+            raise UsageError("--crop motion measures motion across the window: use --frames >= 3")
         if self.scale not in SCALES:
             raise UsageError(
                 f"--scale must be one of {', '.join(map(str, SCALES))}, got {self.scale}"

@@ -34,6 +34,8 @@ _events: Any = None  # the worker's end of the progress queue
 def _init_worker(events: Any) -> None:
     global _events
     _events = events
+    # progress events are expendable: never let a full pipe keep a worker from exiting
+    events.cancel_join_thread()
     cv2.setNumThreads(1)  # one process per core already
 
 
@@ -91,9 +93,9 @@ def _run_pool(units: list[Unit], cfg: BuildConfig, emit: EventFn) -> list[dict[s
                     _drain(events, emit, timeout=0.01)
                     emit("unit", results[unit.name])
         except BaseException:
-            for fut in pending:
-                fut.cancel()
+            pool.shutdown(wait=False, cancel_futures=True)
             raise
+    _drain(events, emit, timeout=0.05)
     return [results[u.name] for u in units]
 
 

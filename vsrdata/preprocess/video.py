@@ -8,8 +8,8 @@ Clip layouts (see :func:`discover`):
 - a video file; its category is its parent folder's name;
 - a folder that holds only images (and at least one): one clip, frames in natural name order
   (``im2.png`` before ``im10.png``), as in REDS, Vimeo-90K and Vid4; category = its parent's;
-- a crawl catalog (``DIR/catalog.sqlite``): its downloaded clips, with the ids, categories,
-  sources and licenses the crawl recorded.
+- a crawl catalog (``DIR/catalog.sqlite``, or the crawl folder ``DIR`` itself): its
+  downloaded clips, with the ids, categories, sources and licenses the crawl recorded.
 """
 
 from __future__ import annotations
@@ -107,6 +107,8 @@ def discover(source: Path) -> list[ClipRef]:
     if not source.exists():
         raise UsageError(f"SOURCE {source} does not exist; give a folder of videos or frames")
     if source.is_file() and source.suffix == ".sqlite":
+        return _catalog_clips(source.parent)
+    if source.is_dir() and (source / "catalog.sqlite").is_file():  # a crawl folder
         return _catalog_clips(source)
     if source.is_file():
         if source.suffix.lower() not in VIDEO_EXTS:
@@ -134,15 +136,15 @@ def discover(source: Path) -> list[ClipRef]:
     return sorted(clips, key=lambda c: c.clip_id)
 
 
-def _catalog_clips(path: Path) -> list[ClipRef]:
-    """The downloaded clips of a crawl catalog, with their source, category and license."""
+def _catalog_clips(folder: Path) -> list[ClipRef]:
+    """The downloaded clips of a crawl folder's catalog, with source, category and license."""
     from vsrdata.crawler.catalog import Catalog
 
-    with Catalog(path.parent, create=False) as catalog:
+    with Catalog(folder, create=False, readonly=True) as catalog:
         rows = catalog.rows("downloaded")
     clips = []
     for r in rows:
-        local = str(path.parent / r.local_path)
+        local = str(folder / r.local_path)
         clips.append(ClipRef(r.clip_id, local, "video", r.category or r.keyword, r.source,
                              r.license_id))  # fmt: skip
     return sorted(clips, key=lambda c: c.clip_id)

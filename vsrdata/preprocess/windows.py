@@ -155,7 +155,8 @@ class ClipProcessor:
         if (crop.h, crop.w) != self.hr_size:
             return encode_png(degrade_region(frame.rgb, cfg.degradation, cfg.scale, box))
         if frame.lr_png is None:  # whole frames recur in T windows: degrade and encode once
-            frame.lr_png = encode_png(degrade_region(frame.rgb, cfg.degradation, cfg.scale, box))
+            hr = frame.rgb[: crop.h, : crop.w]  # exactly the stored HR: LR = degrade(HR)
+            frame.lr_png = encode_png(degrade_region(hr, cfg.degradation, cfg.scale, box))
         return frame.lr_png
 
     def _sample(

@@ -106,7 +106,7 @@ def _feature_spec(tf: Any, frames: int) -> dict[str, Any]:
     return spec
 
 
-def _parquet_dataset(tf: Any, paths: list[Path], spec: dict[str, Any]) -> Any:
+def _parquet_dataset(tf: Any, paths: list[Path], spec: dict[str, Any], deterministic: bool) -> Any:
     signature = {
         name: tf.TensorSpec(shape=feat.shape, dtype=feat.dtype) for name, feat in spec.items()
     }
@@ -118,7 +118,7 @@ def _parquet_dataset(tf: Any, paths: list[Path], spec: dict[str, Any]) -> Any:
         lambda p: tf.data.Dataset.from_generator(rows, output_signature=signature, args=(p,)),
         cycle_length=min(4, len(paths)),
         num_parallel_calls=tf.data.AUTOTUNE,
-        deterministic=True,
+        deterministic=deterministic,
     )
 
 
@@ -158,7 +158,7 @@ def read(
             deterministic=deterministic,
         ).map(lambda r: tf.io.parse_single_example(r, spec))
     else:
-        ds = _parquet_dataset(tf, paths, spec)
+        ds = _parquet_dataset(tf, paths, spec, deterministic)
     full = split == "test" or build.get("crop") == "full"
     lr_shape = [frames, None, None, 3] if full else [frames, patch, patch, 3]
     hr_shape = [None, None, 3] if full else [patch * scale, patch * scale, 3]
