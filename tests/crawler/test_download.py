@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.crawler.server import Reply, Server, file_route, serve
+from tests.crawler.server import Reply, Request, Server, file_route, serve
 from tests.crawler.test_http import FakeTime, session
 from vsrdata.crawler.download import download, probe_video, safe_name
 from vsrdata.crawler.http import CrawlError
@@ -41,6 +41,20 @@ def test_download_resumes_after_a_cut(server: Server, video: bytes, tmp_path: Pa
     info = probe_video(dest)
     assert (info.width, info.height, info.frames) == (320, 240, 60)
     assert info.fps == pytest.approx(25) and info.duration == pytest.approx(2.4)
+
+
+def test_resuming_asks_for_the_same_version(server: Server, video: bytes, tmp_path: Path) -> None:
+    plain = file_route(video, cut_first=len(video) * 4 // 5)
+
+    def route(req: Request) -> Reply:
+        reply = plain(req)
+        reply.headers["ETag"] = '"v1"'
+        return reply
+
+    server.routes["/v.mp4"] = route
+    download(session(FakeTime()), server.url + "/v.mp4", tmp_path / "v.mp4", max_bytes=10**8)
+    assert server.hits("/v.mp4")[1].headers.get("If-Range") == '"v1"'
+    assert (tmp_path / "v.mp4").read_bytes() == video and not list(tmp_path.glob("*.etag"))
 
 
 def test_a_part_file_from_a_killed_run_is_continued(

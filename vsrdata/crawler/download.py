@@ -1,8 +1,9 @@
 """Downloading one file safely: stream, resume, check, hash, move into place, verify.
 
 1. Stream to ``<dest>.part`` in the destination folder. If a ``.part`` is there from an
-   interrupted run, ask for the rest with ``Range: bytes=N-``; a 206 whose Content-Range
-   starts at N is appended, anything else starts over.
+   interrupted run, ask for the rest with ``Range: bytes=N-`` (and ``If-Range`` with the ETag
+   or Last-Modified the part came with, so a changed file is sent whole); a 206 whose
+   Content-Range starts at N is appended, anything else starts over.
 2. Refuse bodies that are not video (``text/*``, JSON, HTML error pages), bodies larger than
    ``max_bytes`` (announced or actual), and bodies shorter than announced; a connection cut
    mid-body is resumed, up to the session's number of tries.
@@ -94,10 +95,13 @@ def download(
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
+    validator = dest.with_name(dest.name + ".part.etag")  # what the partial body came from
     content_type = ""
     for _ in range(session.max_tries):
         offset = part.stat().st_size if part.exists() else 0
         headers = {"Range": f"bytes={offset}-"} if offset else {}
+        if offset and validator.exists():  # the server sends the whole file if it changed
+            headers["If-Range"] = validator.read_text()
         try:
             resp = session.get(url, headers=headers, stream=True, robots=robots)
         except CrawlError as exc:
@@ -114,6 +118,9 @@ def download(
                 continue
             if resp.status_code != 206:
                 offset = 0
+            tag = resp.headers.get("ETag") or resp.headers.get("Last-Modified")
+            if tag and not offset:
+                validator.write_text(tag)
             total = _total_size(resp, offset) or expected_size
             if total is not None and total > max_bytes:
                 part.unlink(missing_ok=True)
@@ -131,6 +138,7 @@ def download(
             raise CrawlError(f"body longer than announced ({size} > {total} bytes)")
         sha = sha256_file(part)
         os.replace(part, dest)
+        validator.unlink(missing_ok=True)
         return Downloaded(dest, size, sha, content_type)
     raise CrawlError(f"download kept breaking off after {session.max_tries} tries")
 
