@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from vsrdata.preprocess.degrade import _cubic
-from vsrdata.vsr_models.duf import CentreFrame
+from vsrdata.vsr_models.duf import CentreFrame, ScaledLayer
 
 REACH = 3  # taps on each side of the nearest input sample
 
@@ -31,12 +31,11 @@ def phase_weights(scale: int) -> np.ndarray:
 
 
 @keras.saving.register_keras_serializable(package="vsrdata")
-class BicubicUpsampling(keras.layers.Layer):
+class BicubicUpsampling(ScaledLayer):
     """MATLAB-compatible bicubic upsampling of [B, H, W, C] by an integer factor."""
 
     def __init__(self, scale: int, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.scale = scale
+        super().__init__(scale, **kwargs)
         self._w = phase_weights(scale).astype(np.float32)
 
     def _rows(self, x: Any) -> Any:
@@ -54,9 +53,6 @@ class BicubicUpsampling(keras.layers.Layer):
     def call(self, x: Any) -> Any:
         y = tf.transpose(self._rows(x), [0, 2, 1, 3])
         return tf.transpose(self._rows(y), [0, 2, 1, 3])
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "scale": self.scale}
 
 
 def build_bicubic(scale: int = 4, frames: int = 7) -> keras.Model:

@@ -21,7 +21,7 @@ import keras
 import tensorflow as tf
 
 from vsrdata.errors import UsageError
-from vsrdata.vsr_models.losses import DUF_HUBER_DELTA
+from vsrdata.vsr_models.losses import huber_per_example
 from vsrdata.vsr_models.registry import build_model
 
 STRATEGIES = ("auto", "one-device", "mirrored", "multi-worker")
@@ -53,13 +53,6 @@ def make_strategy(kind: str = "auto", devices: Sequence[str] | None = None) -> A
     return tf.distribute.MultiWorkerMirroredStrategy()
 
 
-def per_example_huber(hr: Any, pred: Any, delta: float = DUF_HUBER_DELTA) -> Any:
-    """[B] Huber losses, each the mean over one example's pixels (see ``losses.huber``)."""
-    err = tf.abs(tf.cast(pred, tf.float32) - tf.cast(hr, tf.float32))
-    quadratic = tf.minimum(err, delta)
-    return tf.reduce_mean(0.5 * quadratic**2 + delta * (err - quadratic), axis=[1, 2, 3])
-
-
 class DistributedStep:
     """A model, its optimizer and a compiled training step under one strategy."""
 
@@ -84,7 +77,7 @@ class DistributedStep:
         with tf.GradientTape() as tape:
             pred = self.model(lr, training=True)
             loss = tf.nn.compute_average_loss(
-                per_example_huber(hr, pred), global_batch_size=self.global_batch
+                huber_per_example(hr, pred), global_batch_size=self.global_batch
             )
         grads = tape.gradient(loss, self.model.trainable_variables)
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables, strict=True))

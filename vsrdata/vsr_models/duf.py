@@ -31,8 +31,19 @@ FILTER = 5  # dynamic filters are FILTER × FILTER
 VARIANTS = {"duf-16l": (3, 32), "duf-28l": (9, 16), "duf-52l": (21, 16)}  # blocks, growth
 
 
+class ScaledLayer(keras.layers.Layer):
+    """A layer configured by the upscaling factor ``scale`` (saved with the model)."""
+
+    def __init__(self, scale: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scale = scale
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "scale": self.scale}
+
+
 @keras.saving.register_keras_serializable(package="vsrdata")
-class DynamicUpsampling(keras.layers.Layer):
+class DynamicUpsampling(ScaledLayer):
     """Apply per-pixel dynamic filters to a frame and rearrange to the HR grid.
 
     Inputs: ``frame`` [B, H, W, C] and ``filters`` [B, H, W, 25, r²] (each 25-vector sums to
@@ -40,10 +51,6 @@ class DynamicUpsampling(keras.layers.Layer):
     sum_t frame_patch[b, h, w, t, c] · filters[b, h, w, t, dy·r+dx], where the patch is the
     zero-padded 5×5 neighbourhood in row-major tap order (the official ``DynFilter3D``).
     """
-
-    def __init__(self, scale: int, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.scale = scale
 
     def call(self, frame: Any, filters: Any) -> Any:
         channels = frame.shape[-1]
@@ -57,9 +64,6 @@ class DynamicUpsampling(keras.layers.Layer):
         out = tf.reshape(out, [shape[0], shape[1], shape[2], self.scale**2 * channels])
         return tf.nn.depth_to_space(out, self.scale)
 
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "scale": self.scale}
-
 
 @keras.saving.register_keras_serializable(package="vsrdata")
 class CentreFrame(keras.layers.Layer):
@@ -70,35 +74,21 @@ class CentreFrame(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="vsrdata")
-class DepthToSpace(keras.layers.Layer):
+class DepthToSpace(ScaledLayer):
     """[B, 1, H, W, C·r²] -> [B, H·r, W·r, C] (drops the single frame axis)."""
-
-    def __init__(self, scale: int, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.scale = scale
 
     def call(self, x: Any) -> Any:
         return tf.nn.depth_to_space(x[:, 0], self.scale)
 
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "scale": self.scale}
-
 
 @keras.saving.register_keras_serializable(package="vsrdata")
-class TapSoftmax(keras.layers.Layer):
+class TapSoftmax(ScaledLayer):
     """[B, 1, H, W, 25·r²] -> [B, H, W, 25, r²], softmax over the 25 taps."""
-
-    def __init__(self, scale: int, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.scale = scale
 
     def call(self, x: Any) -> Any:
         shape = tf.shape(x)
         f = tf.reshape(x[:, 0], [shape[0], shape[2], shape[3], FILTER * FILTER, self.scale**2])
         return tf.nn.softmax(f, axis=3)
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "scale": self.scale}
 
 
 def _bn(name: str, synchronized: bool) -> keras.layers.Layer:

@@ -13,8 +13,14 @@ import tensorflow as tf
 DUF_HUBER_DELTA = 0.01
 
 
-def huber(y_true: Any, y_pred: Any, delta: float = DUF_HUBER_DELTA) -> Any:
-    """Mean Huber loss over all elements (float32 tensors of equal shape, values in [0, 1])."""
+def huber_per_example(y_true: Any, y_pred: Any, delta: float = DUF_HUBER_DELTA) -> Any:
+    """[B] Huber losses, each the mean over one example's elements (tensors [B, ...])."""
     err = tf.abs(tf.cast(y_pred, tf.float32) - tf.cast(y_true, tf.float32))
     quadratic = tf.minimum(err, delta)
-    return tf.reduce_mean(0.5 * quadratic**2 + delta * (err - quadratic))
+    per_element = 0.5 * quadratic**2 + delta * (err - quadratic)
+    return tf.reduce_mean(tf.reshape(per_element, [tf.shape(err)[0], -1]), axis=1)
+
+
+def huber(y_true: Any, y_pred: Any, delta: float = DUF_HUBER_DELTA) -> Any:
+    """Mean Huber loss over all elements (equal-size examples: the mean of the above)."""
+    return tf.reduce_mean(huber_per_example(y_true, y_pred, delta))
