@@ -18,7 +18,6 @@ from urllib.parse import quote
 
 from vsrdata.crawler.base import Rendition, Source, pick_rendition
 from vsrdata.crawler.catalog import ClipRow
-from vsrdata.crawler.http import CrawlError
 from vsrdata.crawler.licenses import normalize
 
 ROWS = 50
@@ -52,14 +51,7 @@ class Archive(Source):
     interval = 1.0
 
     def _json(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        resp = self.session.get(self.url.rstrip("/") + path, params=params)
-        try:
-            data = resp.json()
-        except ValueError:
-            raise CrawlError(f"{self.name}: malformed JSON from {path}") from None
-        if not isinstance(data, dict):
-            raise CrawlError(f"{self.name}: unexpected answer from {path}")
-        return data
+        return self.json_object(self.session.get(self.url.rstrip("/") + path, params=params))
 
     def search(self, keyword: str) -> Iterator[ClipRow]:
         query = f"({keyword}) AND mediatype:movies AND {LICENSE_QUERY}"

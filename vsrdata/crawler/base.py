@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from vsrdata.crawler.catalog import ClipRow
 from vsrdata.crawler.download import Downloaded, download, safe_name
-from vsrdata.crawler.http import PoliteSession
+from vsrdata.crawler.http import CrawlError, PoliteSession
 from vsrdata.crawler.licenses import DEFAULT_ALLOWED, KNOWN
 from vsrdata.errors import UsageError
 
@@ -140,6 +140,16 @@ class Source(ABC):
         ext = Path(urlsplit(clip.download_url).path).suffix or ".mp4"
         return download(self.session, clip.download_url, folder / safe_name(clip.source_id, ext),
                         self.cfg.max_bytes, expected_size=clip.bytes, robots=True)  # fmt: skip
+
+    def json_object(self, resp: Any) -> dict[str, Any]:
+        """An API answer's JSON object; CrawlError if it is malformed or not an object."""
+        try:
+            data = resp.json()
+        except ValueError:
+            raise CrawlError(f"{self.name}: malformed JSON in the API answer") from None
+        if not isinstance(data, dict):
+            raise CrawlError(f"{self.name}: the API answered with no JSON object")
+        return data
 
     def row(self, source_id: str, keyword: str, **fields: object) -> ClipRow:
         return ClipRow(

@@ -63,19 +63,25 @@ def safe_name(source_id: str, extension: str = ".mp4") -> str:
     return f"{stem[:100]}-{digest}{ext}"
 
 
+def _content_range(resp: requests.Response) -> tuple[int, int | None] | None:
+    """(first byte, whole size or None for '*') of a 206 answer's Content-Range."""
+    m = re.match(r"bytes (\d+)-\d+/(\d+|\*)", resp.headers.get("Content-Range", ""))
+    if m is None:
+        return None
+    return int(m.group(1)), None if m.group(2) == "*" else int(m.group(2))
+
+
 def _appends(resp: requests.Response, offset: int) -> bool:
     """Whether a 206 answer continues the file exactly at ``offset``."""
-    m = re.match(r"bytes (\d+)-\d+/(\d+|\*)", resp.headers.get("Content-Range", ""))
-    return m is not None and int(m.group(1)) == offset
+    cr = _content_range(resp)
+    return cr is not None and cr[0] == offset
 
 
 def _total_size(resp: requests.Response, offset: int) -> int | None:
     """The whole file's size from Content-Range (206) or Content-Length (200)."""
     if resp.status_code == 206:
-        m = re.match(r"bytes (\d+)-\d+/(\d+|\*)", resp.headers.get("Content-Range", ""))
-        if m and int(m.group(1)) == offset and m.group(2) != "*":
-            return int(m.group(2))
-        return None
+        cr = _content_range(resp)
+        return cr[1] if cr is not None and cr[0] == offset else None
     length = resp.headers.get("Content-Length")
     return int(length) if length and length.isdigit() else None
 

@@ -15,7 +15,6 @@ from typing import Any
 
 from vsrdata.crawler.base import Rendition, Source, pick_rendition
 from vsrdata.crawler.catalog import ClipRow
-from vsrdata.crawler.http import CrawlError
 
 PER_PAGE = 80
 LICENSE_URL = "https://www.pexels.com/license/"
@@ -34,11 +33,8 @@ class Pexels(Source):
                 params={"query": keyword, "page": page, "per_page": PER_PAGE},
                 headers={"Authorization": self.key},
             )
-            try:
-                data = resp.json()
-                videos = data.get("videos") or []
-            except (ValueError, AttributeError):
-                raise CrawlError(f"{self.name}: malformed JSON in the API answer") from None
+            data = self.json_object(resp)
+            videos = data.get("videos") or []
             for video in videos:
                 yield self._row(video, keyword)
             if not videos or not data.get("next_page"):

@@ -20,7 +20,6 @@ from typing import Any
 
 from vsrdata.crawler.base import Rendition, Source, pick_rendition
 from vsrdata.crawler.catalog import ClipRow
-from vsrdata.crawler.http import CrawlError
 
 CACHE_SECONDS = 24 * 3600
 PER_PAGE = 50
@@ -41,12 +40,7 @@ class Pixabay(Source):
         if cache.exists() and time.time() - cache.stat().st_mtime < CACHE_SECONDS:
             return dict(json.loads(cache.read_text()))
         resp = self.session.get(self.url, params={"key": self.key, **params})
-        try:
-            data = resp.json()
-        except ValueError:
-            raise CrawlError(f"{self.name}: malformed JSON in the API answer") from None
-        if not isinstance(data, dict):
-            raise CrawlError(f"{self.name}: unexpected API answer")
+        data = self.json_object(resp)
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(".tmp")
         tmp.write_text(json.dumps(data))

@@ -45,11 +45,8 @@ class Wikimedia(Source):
         host = urlsplit(self.url).netloc
         for _ in range(self.session.max_tries):
             resp = self.session.get(self.url, params=query)
-            try:
-                data = resp.json()
-            except ValueError:
-                raise CrawlError(f"{self.name}: malformed JSON in the API answer") from None
-            error = data.get("error") if isinstance(data, dict) else None
+            data = self.json_object(resp)
+            error = data.get("error")
             if not error:
                 return dict(data)
             if error.get("code") not in LAG_ERRORS:
