@@ -27,3 +27,7 @@ class DatasetError(VsrDataError):
 
 class ClipError(VsrDataError):
     """One clip cannot be used (unreadable, too short, too small). Builds skip such clips."""
+
+
+class TrainingError(VsrDataError):
+    """A training run cannot go on (a non-finite loss, a run folder of another run)."""

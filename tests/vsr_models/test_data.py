@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -10,7 +11,14 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 from vsrdata.errors import UsageError  # noqa: E402
-from vsrdata.vsr_models.data import augment, check_dataset, training_data  # noqa: E402
+from vsrdata.shards.info import load_index  # noqa: E402
+from vsrdata.vsr_models.data import (  # noqa: E402
+    check_dataset,
+    crop_and_augment,
+    eval_data,
+    split_samples,
+    training_stream,
+)
 from vsrdata.vsr_models.losses import huber  # noqa: E402
 
 
@@ -19,18 +27,32 @@ def block_mean(hr: np.ndarray, r: int) -> np.ndarray:
     return hr.reshape(h // r, r, w // r, r, c).mean(axis=(1, 3))
 
 
-def test_augmentations_keep_lr_and_hr_aligned() -> None:
+def corner_sample(hr: np.ndarray, r: int) -> np.ndarray:
+    return hr[::r, ::r]  # LR pixel i is HR pixel i·r (the bd grid, without the blur)
+
+
+@pytest.mark.parametrize(
+    ("corner", "lr_of", "patch"),
+    [(False, block_mean, None), (False, block_mean, 3), (True, corner_sample, 3),
+     (True, corner_sample, None)],
+)  # fmt: skip
+def test_augmentations_keep_lr_and_hr_aligned(corner: bool, lr_of: Any, patch: int | None) -> None:
+    """Every transform keeps LR = degrade(HR) exactly, for centred and corner-sampled grids."""
     rng = np.random.default_rng(0)
-    hr = rng.random((16, 16, 3))
-    lr = np.stack([block_mean(hr, 4) + t for t in range(7)])  # frame t offset by t
+    hr = rng.random((20, 20, 3))
+    lr = np.stack([lr_of(hr, 4) + t for t in range(7)])  # frame t offset by t
     seen = set()
-    for i in range(40):
-        a_lr, a_hr = (v.numpy() for v in augment(lr, hr, tf.constant([i, 7], tf.int64)))
-        np.testing.assert_allclose(a_lr[3] - 3, block_mean(a_hr, 4), atol=1e-12)
+    for i in range(60):
+        seed = tf.constant([i, 7], tf.int64)
+        a_lr, a_hr = (np.asarray(v) for v in crop_and_augment(lr, hr, seed, 4, patch, corner))
+        assert a_lr.shape == (7, patch or 5, patch or 5, 3) and a_hr.shape[0] == 4 * (patch or 5)
+        np.testing.assert_allclose(a_lr[3] - 3, lr_of(a_hr, 4), atol=1e-12)
         order = tuple(np.round(a_lr[:, 0, 0, 0] - a_lr[3, 0, 0, 0]).astype(int))
         assert order in {(-3, -2, -1, 0, 1, 2, 3), (3, 2, 1, 0, -1, -2, -3)}
         seen.add((order[0], a_hr.tobytes()))
-    assert len(seen) > 8  # flips, rotations and reversals all happen
+    # flips, transposes, crops and reversals all happen; corner grids without room for
+    # the shift are only transposed (2 × 2 variants)
+    assert len(seen) == 4 if corner and patch is None else len(seen) > 12
 
 
 def test_huber_is_the_duf_loss() -> None:
@@ -51,13 +73,51 @@ def test_dataset_must_match_the_model(built: Path) -> None:
 
 
 def test_training_batches(built: Path) -> None:
-    lr, hr = next(iter(training_data(built, "train", batch_size=3)))
+    lr, hr = next(iter(training_stream(built, batch_size=3)))
     assert lr.shape == (3, 7, 16, 16, 3) and hr.shape == (3, 64, 64, 3)
     assert (
         lr.dtype == tf.float32
         and 0.0 <= float(tf.reduce_min(lr)) <= float(tf.reduce_max(lr)) <= 1.0
     )
-    first = [b[0].numpy() for b in training_data(built, "train", 2, seed=5).take(3)]
-    again = [b[0].numpy() for b in training_data(built, "train", 2, seed=5).take(3)]
-    for a, b in zip(first, again, strict=True):
+
+
+@pytest.mark.parametrize("fmt", ["tfrecord", "parquet"])
+def test_stream_resumes_exactly_where_it_stopped(built: Path, fmt: str) -> None:
+    """Starting at sample k gives the tail of the stream from 0, across epoch boundaries."""
+    n = split_samples(load_index(built), "train")
+    batches = (n + 5) // 2 + 2  # runs into the second epoch
+    whole = [b[0].numpy() for b in training_stream(built, 2, seed=5, format=fmt).take(batches)]
+    again = [b[0].numpy() for b in training_stream(built, 2, seed=5, format=fmt).take(3)]
+    for a, b in zip(whole, again, strict=False):
         np.testing.assert_array_equal(a, b)  # same seed, same batches
+    k = batches - 4
+    tail = [
+        b[0].numpy()
+        for b in training_stream(built, 2, seed=5, start=2 * k, format=fmt).take(batches - k)
+    ]
+    for a, b in zip(whole[k:], tail, strict=True):
+        np.testing.assert_array_equal(a, b)
+    other = next(iter(training_stream(built, 2, seed=6, format=fmt)))[0].numpy()
+    assert not np.array_equal(other, whole[0])
+
+
+def test_epochs_visit_every_sample_once(built: Path) -> None:
+    n = split_samples(load_index(built), "train")
+    ds = training_stream(built, 1, seed=3).unbatch().take(2 * n)
+    hr = [x[1].numpy() for x in ds]
+    # augmentation changes pixels, not their multiset: compare sorted pixel sums per epoch
+    sums = [sorted(int(np.rint(h * 255).sum()) for h in hr[e * n : (e + 1) * n]) for e in (0, 1)]
+    assert sums[0] == sums[1] and len(set(sums[0])) > 1
+
+
+def test_patch_larger_than_the_crops_is_refused(built: Path) -> None:
+    with pytest.raises(UsageError, match="larger than the dataset's 16×16"):
+        training_stream(built, 2, patch=32)
+
+
+def test_eval_data_in_dataset_order(built: Path) -> None:
+    a = [b[1].numpy() for b in eval_data(built, "val", 4, limit=6)]
+    b = [b[1].numpy() for b in eval_data(built, "val", 4, limit=6)]
+    assert sum(len(x) for x in a) == 6
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x, y)

@@ -30,3 +30,35 @@ def test_unknown_strategy_is_a_usage_error() -> None:
 
     with pytest.raises(UsageError, match="--strategy must be one of"):
         make_strategy("parameter-server")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_two_local_workers_train_and_agree_on_the_weights() -> None:
+    import os
+
+    script = Path(__file__).with_name("multiworker_check.py")
+    cluster = {"worker": [f"127.0.0.1:{_free_port()}" for _ in range(2)]}
+    procs = []
+    for i in range(2):
+        tf_config = {"cluster": cluster, "task": {"type": "worker", "index": i}}
+        env = {**os.environ, "TF_CONFIG": json.dumps(tf_config), "TF_CPP_MIN_LOG_LEVEL": "3"}
+        procs.append(subprocess.Popen([sys.executable, str(script), "3"], env=env, text=True,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE))  # fmt: skip
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err[-2000:]
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    first, second = results
+    assert first["replicas"] == second["replicas"] == 2  # one replica per worker
+    assert first["step"] == second["step"] == 3
+    assert first["losses"] == second["losses"] and all(v > 0 for v in first["losses"])
+    assert first["digest"] == second["digest"]  # identical weights on both workers

@@ -89,3 +89,16 @@ def test_unknown_model_or_scale() -> None:
         build_model("edvr")
     with pytest.raises(UsageError, match="scale"):
         build_model("duf-16l", 5)
+
+
+def test_registry_lists_every_duf_variant_and_imports_no_tensorflow() -> None:
+    import subprocess
+    import sys
+
+    from vsrdata.vsr_models.duf import VARIANTS
+    from vsrdata.vsr_models.registry import TRAINABLE
+
+    assert set(TRAINABLE) == set(VARIANTS)
+    code = "import sys, vsrdata.vsr_models; print('tensorflow' in sys.modules)"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.stdout.strip() == "False"

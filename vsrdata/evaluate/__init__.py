@@ -1,1 +1,8 @@
-"""Evaluation: PSNR/SSIM in the published conventions, per clip and per category (issue 5)."""
+"""Evaluation: PSNR/SSIM in the conventions of the published VSR tables.
+
+``psnr`` and ``ssim`` are pure NumPy functions (no TensorFlow import).
+"""
+
+from vsrdata.evaluate.metrics import psnr, rgb_to_y, ssim
+
+__all__ = ["psnr", "rgb_to_y", "ssim"]

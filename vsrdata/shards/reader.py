@@ -24,7 +24,7 @@ from vsrdata.shards.schema import FIELDS, IMAGE_FIELDS
 if TYPE_CHECKING:
     import tensorflow as tf
 
-__all__ = ["iter_samples", "read", "shard_files"]
+__all__ = ["iter_samples", "parsed", "read", "shard_files"]
 
 FORMAT_PREFERENCE = ("tfrecord", "parquet")  # TFRecord is native to tf.data
 
@@ -106,7 +106,9 @@ def _feature_spec(tf: Any, frames: int) -> dict[str, Any]:
     return spec
 
 
-def _parquet_dataset(tf: Any, paths: list[Path], spec: dict[str, Any], deterministic: bool) -> Any:
+def _parquet_dataset(
+    tf: Any, files: Any, n_files: int, spec: dict[str, Any], deterministic: bool
+) -> Any:
     signature = {
         name: tf.TensorSpec(shape=feat.shape, dtype=feat.dtype) for name, feat in spec.items()
     }
@@ -114,12 +116,62 @@ def _parquet_dataset(tf: Any, paths: list[Path], spec: dict[str, Any], determini
     def rows(path: bytes) -> Iterator[dict[str, Any]]:
         yield from _rows_parquet(Path(path.decode()))
 
-    return tf.data.Dataset.from_tensor_slices([str(p) for p in paths]).interleave(
+    return files.interleave(
         lambda p: tf.data.Dataset.from_generator(rows, output_signature=signature, args=(p,)),
-        cycle_length=min(4, len(paths)),
+        cycle_length=min(4, n_files),
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=deterministic,
     )
+
+
+def parsed(
+    path: str | Path,
+    split: str = "train",
+    format: str | None = None,
+    *,
+    file_seed: Any = None,
+    deterministic: bool = True,
+    with_metadata: bool = False,
+) -> tuple[tf.data.Dataset, Any]:
+    """``(records, decode)``: a dataset of parsed, still PNG-encoded samples, and the function
+    that decodes one to ``(lr, hr)`` (or ``(lr, hr, metadata)``).
+
+    Shuffling and skipping records before decoding is cheap; the training input does both.
+    ``file_seed`` (a [2] int tensor) shuffles the order of the shard files, statelessly.
+    """
+    import tensorflow as tf
+
+    fmt, paths, index = shard_files(path, split, format)
+    build = index["build"]
+    frames, scale, patch = int(build["frames"]), int(build["scale"]), int(build["patch"])
+    spec = _feature_spec(tf, frames)
+    names = tf.constant([str(p) for p in paths])
+    if file_seed is not None:
+        names = tf.random.experimental.stateless_shuffle(names, seed=file_seed)
+    files = tf.data.Dataset.from_tensor_slices(names)
+    if fmt == "tfrecord":
+        ds = files.interleave(
+            tf.data.TFRecordDataset,
+            cycle_length=min(4, len(paths)),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=deterministic,
+        ).map(lambda r: tf.io.parse_single_example(r, spec))
+    else:
+        ds = _parquet_dataset(tf, files, len(paths), spec, deterministic)
+    full = split == "test" or build.get("crop") == "full"
+    lr_shape = [frames, None, None, 3] if full else [frames, patch, patch, 3]
+    hr_shape = [None, None, 3] if full else [patch * scale, patch * scale, 3]
+
+    def decode(features: dict[str, Any]) -> tuple[Any, ...]:
+        lr = tf.stack([tf.io.decode_png(features["lr"][t], channels=3) for t in range(frames)])
+        hr = tf.io.decode_png(features["hr"], channels=3)
+        lr, hr = tf.ensure_shape(lr, lr_shape), tf.ensure_shape(hr, hr_shape)
+        if not with_metadata:
+            return lr, hr
+        meta = {k: v for k, v in features.items() if k not in IMAGE_FIELDS}
+        return lr, hr, meta
+
+    return ds, decode
 
 
 def read(
@@ -145,31 +197,7 @@ def read(
     """
     import tensorflow as tf
 
-    fmt, paths, index = shard_files(path, split, format)
-    build = index["build"]
-    frames, scale, patch = int(build["frames"]), int(build["scale"]), int(build["patch"])
-    spec = _feature_spec(tf, frames)
-    if fmt == "tfrecord":
-        files = tf.data.Dataset.from_tensor_slices([str(p) for p in paths])
-        ds = files.interleave(
-            tf.data.TFRecordDataset,
-            cycle_length=min(4, len(paths)),
-            num_parallel_calls=tf.data.AUTOTUNE,
-            deterministic=deterministic,
-        ).map(lambda r: tf.io.parse_single_example(r, spec))
-    else:
-        ds = _parquet_dataset(tf, paths, spec, deterministic)
-    full = split == "test" or build.get("crop") == "full"
-    lr_shape = [frames, None, None, 3] if full else [frames, patch, patch, 3]
-    hr_shape = [None, None, 3] if full else [patch * scale, patch * scale, 3]
-
-    def decode(features: dict[str, Any]) -> tuple[Any, ...]:
-        lr = tf.stack([tf.io.decode_png(features["lr"][t], channels=3) for t in range(frames)])
-        hr = tf.io.decode_png(features["hr"], channels=3)
-        lr, hr = tf.ensure_shape(lr, lr_shape), tf.ensure_shape(hr, hr_shape)
-        if not with_metadata:
-            return lr, hr
-        meta = {k: v for k, v in features.items() if k not in IMAGE_FIELDS}
-        return lr, hr, meta
-
+    ds, decode = parsed(
+        path, split, format, deterministic=deterministic, with_metadata=with_metadata
+    )
     return ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)

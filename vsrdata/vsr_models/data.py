@@ -1,8 +1,9 @@
 """Training input: dataset shards -> augmented float batches, checked against the model.
 
-Augmentations (applied identically to the LR window and its HR target): horizontal and
-vertical flips, rotation by a multiple of 90°, and temporal reversal of the window (the
-centre frame, and so the target, stays). Values become float32 in [0, 1].
+Augmentations (applied identically to the LR window and its HR target, keeping them
+aligned to the pixel for both degradations): random crops, the 8 rotations and reflections,
+and temporal reversal of the window (the centre frame, and so the target, stays). Values
+become float32 in [0, 1].
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import tensorflow as tf
 
 from vsrdata.errors import UsageError
 from vsrdata.shards.info import load_index
-from vsrdata.shards.reader import read
+from vsrdata.shards.reader import parsed, read
 
 
 def check_dataset(path: str | Path, scale: int, frames: int) -> dict[str, Any]:
@@ -34,50 +35,141 @@ def check_dataset(path: str | Path, scale: int, frames: int) -> dict[str, Any]:
     return index
 
 
-def augment(lr: Any, hr: Any, seed: Any) -> tuple[Any, Any]:
-    """Random flips, 90° rotation and temporal reversal from a [2]-int ``seed`` (stateless).
+# Degradations whose LR pixel i samples HR pixel i·s (top-left aligned), not the centre of
+# HR pixels i·s .. i·s + s - 1: mirroring the pair moves the sampling grid by s - 1 HR pixels
+CORNER_ALIGNED = frozenset({"bd"})
 
-    ``lr`` [T, h, w, C] and ``hr`` [H, W, C], any dtype; the same transform for both.
+
+def crop_and_augment(
+    lr: Any, hr: Any, seed: Any, scale: int, patch: int | None = None, corner: bool = False
+) -> tuple[Any, Any]:
+    """An aligned random crop and a random dihedral transform and temporal reversal.
+
+    ``lr`` [T, P, P, C], ``hr`` [P·s, P·s, C] (any dtype); a [2]-int ``seed`` (stateless).
+    Returns a ``patch``×``patch`` LR crop (all of it when None) and its HR target, both
+    transposed, flipped vertically and horizontally at random (the 8 rotations and
+    reflections), the window reversed in time at random (the centre frame stays).
+
+    ``corner``: the LR grid samples HR pixels 0, s, 2s... (``bd``). Mirroring an axis then
+    maps LR pixel j to HR pixel j·s + s - 1, so the HR window of a mirrored axis is taken
+    s - 1 pixels earlier, which keeps the target exactly aligned; that needs one LR pixel
+    of room around the crop, and without it (patch = P) that axis is never mirrored.
+    Centred degradations (``bi``, MATLAB imresize) are symmetric and need no shift.
     """
-    draws = tf.random.stateless_uniform([4], seed=seed, maxval=4, dtype=tf.int32)
-    flip_h, flip_v, turns, reverse = draws[0] % 2, draws[1] % 2, draws[2], draws[3] % 2
-
-    def spatial(x: Any, width_axis: int) -> Any:
-        x = tf.cond(flip_h == 1, lambda: tf.reverse(x, [width_axis]), lambda: x)
-        x = tf.cond(flip_v == 1, lambda: tf.reverse(x, [width_axis - 1]), lambda: x)
-        return x
-
-    lr, hr = spatial(lr, 2), spatial(hr, 1)
-    lr = tf.image.rot90(lr, k=turns)  # [T, h, w, C] is a batch of images
-    hr = tf.image.rot90(hr, k=turns)
-    lr = tf.cond(reverse == 1, lambda: tf.reverse(lr, [0]), lambda: lr)
+    stored = lr.shape[1]
+    patch = stored if patch is None else patch
+    draws = tf.random.stateless_uniform([6], seed=seed, maxval=2**30, dtype=tf.int32)
+    can_mirror = not corner or patch < stored
+    flips = [draws[i] % 2 == 1 if can_mirror else tf.constant(False) for i in (0, 1)]
+    window = []
+    for axis, flip in enumerate(flips):  # 0: rows (y), 1: columns (x)
+        low = tf.cast(flip, tf.int32) if corner else 0  # leave room for the shift
+        start = low + draws[2 + axis] % (stored - patch + 1 - low)
+        shift = (scale - 1) * tf.cast(flip, tf.int32) if corner else 0
+        window.append((start, start * scale - shift))
+    (y, hy), (x, hx) = window
+    lr = lr[:, y : y + patch, x : x + patch]
+    hr = hr[hy : hy + patch * scale, hx : hx + patch * scale]
+    for axis, flip in enumerate(flips):
+        lr = tf.cond(flip, lambda a=axis, v=lr: tf.reverse(v, [a + 1]), lambda v=lr: v)
+        hr = tf.cond(flip, lambda a=axis, v=hr: tf.reverse(v, [a]), lambda v=hr: v)
+    swap = draws[4] % 2 == 1
+    lr = tf.cond(swap, lambda: tf.transpose(lr, [0, 2, 1, 3]), lambda: lr)
+    hr = tf.cond(swap, lambda: tf.transpose(hr, [1, 0, 2]), lambda: hr)
+    lr = tf.cond(draws[5] % 2 == 1, lambda: tf.reverse(lr, [0]), lambda: lr)
     return lr, hr
 
 
-def training_data(
+def _to_float(lr: Any, hr: Any) -> tuple[Any, Any]:
+    return tf.cast(lr, tf.float32) / 255.0, tf.cast(hr, tf.float32) / 255.0
+
+
+def block_shuffle(ds: tf.data.Dataset, size: int, seed: Any) -> tf.data.Dataset:
+    """Shuffle within consecutive blocks of ``size`` elements, statelessly from a [2] seed.
+
+    ``Dataset.shuffle`` takes only Python seeds, which a per-epoch seed inside ``flat_map``
+    is not; a block permutation mixes as far as a shuffle buffer of the same size does.
+    """
+
+    def permute(i: Any, block: Any) -> tf.data.Dataset:
+        n = tf.shape(tf.nest.flatten(block)[0])[0]
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(n), seed=tf.random.experimental.stateless_fold_in(seed, i)
+        )
+        return tf.data.Dataset.from_tensor_slices(
+            tf.nest.map_structure(lambda x: tf.gather(x, order), block)
+        )
+
+    return ds.batch(size).enumerate().flat_map(permute)
+
+
+def split_samples(index: dict[str, Any], split: str) -> int:
+    """Samples of ``split`` in a dataset index (0 when absent)."""
+    return int(index["splits"].get(split, {}).get("samples", 0))
+
+
+def training_stream(
+    path: str | Path,
+    batch_size: int,
+    *,
+    seed: int = 0,
+    start: int = 0,
+    patch: int | None = None,
+    format: str | None = None,
+    shuffle_buffer: int = 1024,
+    split: str = "train",
+) -> tf.data.Dataset:
+    """Endless shuffled, augmented batches of (lr [B, T, p, p, 3], hr [B, p·s, p·s, 3]).
+
+    The order is a pure function of ``seed`` and the position: epoch ``e`` shuffles the shard
+    files and the records with seeds derived from (seed, e), and sample ``k`` of the run is
+    augmented (and cropped to ``patch``) with the stateless seed (seed, k). So the stream that
+    starts at sample ``start`` — a resumed run's step × global batch — is exactly the tail of
+    the stream from 0, and resuming skips at most one epoch of *undecoded* records.
+    """
+    index = load_index(path)
+    n = split_samples(index, split)
+    if n == 0:
+        raise UsageError(f"{path} has no {split} samples to train on")
+    build = index["build"]
+    scale, stored = int(build["scale"]), int(build["patch"])
+    if patch is not None and patch > stored:
+        raise UsageError(
+            f"--patch {patch} is larger than the dataset's {stored}×{stored} LR crops; "
+            f"use --patch {stored} or less, or rebuild with --patch {patch}"
+        )
+    first_epoch, offset = divmod(start, n)
+
+    def epoch(e: Any) -> tf.data.Dataset:
+        epoch_seed = tf.stack([tf.constant(seed, tf.int64), e])
+        records, decode = parsed(path, split, format, file_seed=epoch_seed)
+        records = block_shuffle(records, shuffle_buffer, epoch_seed)
+        skip = tf.where(e == first_epoch, tf.constant(offset, tf.int64), tf.constant(0, tf.int64))
+        position = tf.data.Dataset.range(e * n + skip, (e + 1) * n)
+        return tf.data.Dataset.zip(records.skip(skip), position).map(
+            lambda rec, k: (*decode(rec), k), num_parallel_calls=tf.data.AUTOTUNE
+        )
+
+    corner = build.get("degradation") in CORNER_ALIGNED
+
+    def transform(lr: Any, hr: Any, k: Any) -> tuple[Any, Any]:
+        key = tf.stack([tf.constant(seed, tf.int64), k])
+        return _to_float(*crop_and_augment(lr, hr, key, scale, patch, corner))
+
+    ds = tf.data.Dataset.range(first_epoch, 2**62).flat_map(epoch)
+    ds = ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def eval_data(
     path: str | Path,
     split: str,
     batch_size: int,
-    seed: int = 0,
-    train: bool = True,
-    shuffle_buffer: int = 1024,
+    limit: int | None = None,
     format: str | None = None,
 ) -> tf.data.Dataset:
-    """Batches of (lr [B, T, h, w, 3], hr [B, H, W, 3]) float32 in [0, 1].
-
-    Training data is shuffled, augmented (seeded per element, so a run is repeatable),
-    repeated and batched with ``drop_remainder`` (static batch shapes for XLA and
-    distribution); evaluation data is neither shuffled nor augmented.
-    """
+    """Batches of (lr, hr) float32 in [0, 1] in dataset order, the first ``limit`` samples."""
     ds = read(path, split, format)
-    if train:
-        ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True).repeat()
-        seeds = tf.data.Dataset.random(seed=seed).batch(2)
-        ds = tf.data.Dataset.zip((ds, seeds)).map(
-            lambda pair, s: augment(pair[0], pair[1], s), num_parallel_calls=tf.data.AUTOTUNE
-        )
-    ds = ds.map(
-        lambda lr, hr: (tf.cast(lr, tf.float32) / 255.0, tf.cast(hr, tf.float32) / 255.0),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
-    return ds.batch(batch_size, drop_remainder=train).prefetch(tf.data.AUTOTUNE)
+    if limit is not None:
+        ds = ds.take(limit)
+    return ds.map(_to_float).batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -14,17 +14,17 @@ replicas with global batch B take the same step as one device with batch B.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import keras
 import tensorflow as tf
 
 from vsrdata.errors import UsageError
+from vsrdata.vsr_models.config import STRATEGIES
 from vsrdata.vsr_models.losses import huber_per_example
 from vsrdata.vsr_models.registry import build_model
-
-STRATEGIES = ("auto", "one-device", "mirrored", "multi-worker")
 
 
 def split_cpu(n: int) -> None:
@@ -53,8 +53,36 @@ def make_strategy(kind: str = "auto", devices: Sequence[str] | None = None) -> A
     return tf.distribute.MultiWorkerMirroredStrategy()
 
 
+def precision_policy(precision: str) -> str:
+    """The Keras dtype policy for ``--mixed-precision``: float16 compute with loss scaling on
+    GPUs, bfloat16 elsewhere (CPUs and TPUs have no fast float16; bfloat16 needs no scaling)."""
+    if precision == "float32":
+        return "float32"
+    return "mixed_float16" if tf.config.list_logical_devices("GPU") else "mixed_bfloat16"
+
+
+@contextmanager
+def dtype_policy(name: str) -> Iterator[None]:
+    """Build layers under the Keras dtype policy ``name``, then restore the previous one."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
 class DistributedStep:
-    """A model, its optimizer and a compiled training step under one strategy."""
+    """A model, its optimizer and a compiled training step under one strategy.
+
+    ``precision`` "mixed" computes in float16 (GPU, with dynamic loss scaling) or bfloat16
+    and keeps float32 weights; the dynamic filters and the output stay float32. ``jit``
+    compiles the forward and backward pass with XLA on one replica (the update stays
+    outside); with several replicas the synchronized batch norm all-reduces inside the
+    forward pass, which cannot sit in one XLA cluster, so XLA auto-clustering compiles the
+    parts between the collectives. ``step`` counts finished steps and is
+    updated inside the compiled step, so it never disagrees with the weights.
+    """
 
     def __init__(
         self,
@@ -63,33 +91,62 @@ class DistributedStep:
         scale: int,
         global_batch: int,
         learning_rate: Any = 1e-3,
+        precision: str = "float32",
+        jit: bool = False,
     ) -> None:
         self.strategy = strategy
         self.global_batch = global_batch
+        self.policy = precision_policy(precision)
         with strategy.scope():
             sync = strategy.num_replicas_in_sync > 1
-            self.model = build_model(model_name, scale, synchronized_bn=sync)
-            self.optimizer = keras.optimizers.Adam(learning_rate)
+            with dtype_policy(self.policy):
+                self.model = build_model(model_name, scale, synchronized_bn=sync)
+            optimizer = keras.optimizers.Adam(learning_rate)
+            if self.policy == "mixed_float16":
+                optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+            self.optimizer = optimizer
             self.optimizer.build(self.model.trainable_variables)
+            self.step = tf.Variable(
+                0, dtype=tf.int64, trainable=False, name="step",
+                aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
+            )  # fmt: skip
+        self._gradients = self._loss_and_gradients
+        if jit and not sync:
+            self._gradients = tf.function(self._loss_and_gradients, jit_compile=True)
+        elif jit:  # synchronized BN all-reduces inside the forward pass: let XLA cluster around
+            tf.config.optimizer.set_jit("autoclustering")
         self._step = tf.function(self._distributed)
 
-    def _replica_step(self, lr: Any, hr: Any) -> Any:
+    def _loss_and_gradients(self, lr: Any, hr: Any) -> tuple[Any, Any]:
         with tf.GradientTape() as tape:
             pred = self.model(lr, training=True)
             loss = tf.nn.compute_average_loss(
                 huber_per_example(hr, pred), global_batch_size=self.global_batch
             )
-        grads = tape.gradient(loss, self.model.trainable_variables)
+            scaled = self.optimizer.scale_loss(loss)
+        return loss, tape.gradient(scaled, self.model.trainable_variables)
+
+    def _replica_step(self, lr: Any, hr: Any) -> Any:
+        loss, grads = self._gradients(lr, hr)
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables, strict=True))
         return loss
 
     def _distributed(self, lr: Any, hr: Any) -> Any:
         losses = self.strategy.run(self._replica_step, args=(lr, hr))
+        self.step.assign_add(1)
         return self.strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None)
 
     def distribute(self, dataset: tf.data.Dataset) -> Any:
-        """The strategy's view of a dataset batched by the *global* batch size."""
-        return self.strategy.experimental_distribute_dataset(dataset)
+        """The strategy's view of a dataset batched by the *global* batch size.
+
+        Sharding is by data: each replica (and worker) takes its slice of every global
+        batch, so N replicas see exactly the batches one device would.
+        """
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = (
+            tf.data.experimental.AutoShardPolicy.DATA
+        )
+        return self.strategy.experimental_distribute_dataset(dataset.with_options(options))
 
     def __call__(self, lr: Any, hr: Any) -> Any:
         """One step on a (distributed) batch; returns the global mean loss."""

@@ -136,8 +136,12 @@ def build_duf(name: str = "duf-16l", scale: int = 4, synchronized_bn: bool = Fal
 
     f = keras.layers.Conv3D(512, 1, activation="relu", name="filter_conv1")(x)
     f = keras.layers.Conv3D(FILTER * FILTER * scale * scale, 1, name="filter_conv2")(f)
-    filters = TapSoftmax(scale, name="filter_softmax")(f)
-    centre = CentreFrame(name="centre_frame")(lr)
-    upsampled = DynamicUpsampling(scale, name="dynamic_upsampling")(centre, filters)
-    hr = keras.layers.Add(name="hr")([upsampled, residual])
+    # float32 even under a mixed-precision policy: the softmax, the filtering of the input
+    # frame (bfloat16 would quantize its pixels) and the output
+    filters = TapSoftmax(scale, name="filter_softmax", dtype="float32")(f)
+    centre = CentreFrame(name="centre_frame", dtype="float32")(lr)
+    upsampled = DynamicUpsampling(scale, name="dynamic_upsampling", dtype="float32")(
+        centre, filters
+    )
+    hr = keras.layers.Add(name="hr", dtype="float32")([upsampled, residual])
     return keras.Model(lr, hr, name=f"{name}-x{scale}")

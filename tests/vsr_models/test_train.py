@@ -1,0 +1,178 @@
+"""The training loop: resume after a kill, graceful stop, NaN stop, run identity, the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+
+from vsrdata.errors import TrainingError  # noqa: E402
+from vsrdata.vsr_models.config import TrainConfig  # noqa: E402
+from vsrdata.vsr_models.distribute import DistributedStep  # noqa: E402
+from vsrdata.vsr_models.train import train  # noqa: E402
+
+TINY = {"batch_size": 2, "patch": 8, "val_samples": 4, "val_every": 100, "seed": 3}
+
+
+def config(dataset: Path, out: Path, **options: Any) -> TrainConfig:
+    return TrainConfig.from_options(dataset=str(dataset), out=str(out), **{**TINY, **options})
+
+
+def cli(*args: str, **kwargs: Any) -> Any:
+    cmd = [sys.executable, "-m", "vsrdata", "train", *args]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            **kwargs)  # fmt: skip
+
+
+def weights(path: Path) -> list[np.ndarray]:
+    import keras
+
+    import vsrdata.vsr_models.duf  # noqa: F401  (registers the layers)
+
+    return keras.models.load_model(path).get_weights()
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_to_the_same_weights(built: Path, tmp_path: Path) -> None:
+    args = ["--steps", "6", "--batch-size", "2", "--patch", "8", "--ckpt-every", "2",
+            "--val-every", "100", "--val-samples", "4", "--seed", "3",
+            "--deterministic"]  # fmt: skip
+    whole = cli(str(built), "--out", str(tmp_path / "whole"), *args)
+    _, err = whole.communicate(timeout=600)
+    assert whole.returncode == 0, err[-2000:]
+
+    killed = cli(str(built), "--out", str(tmp_path / "killed"), *args)
+    ckpt = tmp_path / "killed" / "ckpt" / "ckpt-4.index"
+    deadline = time.monotonic() + 600
+    while not ckpt.exists() and killed.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    killed.send_signal(signal.SIGKILL)
+    killed.communicate()
+    assert killed.returncode == -signal.SIGKILL
+    assert not (tmp_path / "killed" / "model.keras").exists()
+
+    again = cli(str(built), "--out", str(tmp_path / "killed"), *args)
+    _, err = again.communicate(timeout=600)
+    assert again.returncode == 0, err[-2000:]
+    assert "resuming at step" in err
+    report = json.loads((tmp_path / "killed" / "train_report.json").read_text())
+    assert report["steps"] == 6 and 0 < report["resumed_from"] < 6
+    for a, b in zip(weights(tmp_path / "whole" / "model.keras"),
+                    weights(tmp_path / "killed" / "model.keras"), strict=True):  # fmt: skip
+        np.testing.assert_array_equal(a, b)
+
+
+class StopAt:
+    def __init__(self, step: int, stop: threading.Event) -> None:
+        self.at, self.stop, self.steps, self.vals = step, stop, [], []
+
+    def start(self, info: dict[str, Any]) -> None:
+        self.info = info
+
+    def step(self, step: int, total: int, loss: float, learning_rate: float) -> None:
+        self.steps.append((step, loss, learning_rate))
+        if step == self.at:
+            self.stop.set()
+
+    def validated(self, step: int, result: Any, best: bool) -> None:
+        self.vals.append((step, result, best))
+
+
+def test_stop_request_saves_and_the_same_config_resumes(built: Path, tmp_path: Path) -> None:
+    cfg = config(built, tmp_path / "run", steps=4, ckpt_every=10, val_every=3)
+    stop = threading.Event()
+    seen = StopAt(2, stop)
+    first = train(cfg, seen, stop)
+    assert first.stopped and first.steps == 2
+    assert (tmp_path / "run" / "ckpt" / "ckpt-2.index").exists()
+    assert not (tmp_path / "run" / "model.keras").exists()
+
+    seen = StopAt(-1, threading.Event())
+    second = train(cfg, seen)
+    assert not second.stopped and (second.resumed_from, second.steps) == (2, 4)
+    assert seen.info["start"] == 2 and [s for s, _, _ in seen.steps] == [3, 4]
+    assert [s for s, _, _ in seen.vals] == [3, 4]  # every val_every steps and at the end
+    history = [json.loads(x) for x in (tmp_path / "run" / "history.jsonl").open()]
+    assert [h["step"] for h in history] == [3, 4]
+    best = json.loads((tmp_path / "run" / "best.json").read_text())
+    assert best["psnr_y"] == max(h["psnr_y"] for h in history)
+    for name in ("best.keras", "model.keras", "train_report.json", "config.json"):
+        assert (tmp_path / "run" / name).is_file()
+    assert any((tmp_path / "run" / "logs").iterdir())  # TensorBoard events
+
+    with pytest.raises(TrainingError, match=r"holds another run .*lr: 0\.001 -> 0\.01"):
+        train(config(built, tmp_path / "run", steps=4, lr=0.01))
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = DistributedStep.__call__
+    calls = []
+
+    def poisoned(self: Any, lr: Any, hr: Any) -> Any:
+        loss = real(self, lr, hr)
+        calls.append(1)
+        return tf.constant(float("nan")) if len(calls) == 3 else loss
+
+    monkeypatch.setattr(DistributedStep, "__call__", poisoned)
+    with pytest.raises(TrainingError, match=r"loss became nan at step 3.*ckpt-2 is kept"):
+        train(config(built, tmp_path / "run", steps=6, ckpt_every=2))
+    kept = tf.train.latest_checkpoint(str(tmp_path / "run" / "ckpt"))
+    assert kept.endswith("ckpt-2")
+    assert not (tmp_path / "run" / "model.keras").exists()
+
+
+def test_schedules() -> None:
+    from vsrdata.vsr_models.schedules import LearningRate
+
+    step = LearningRate(1e-3, "step", 100, decay_steps=10, decay_factor=0.1)
+    assert [float(step(s)) for s in (0, 9, 10, 25)] == pytest.approx([1e-3, 1e-3, 1e-4, 1e-5])
+    cosine = LearningRate(1e-3, "cosine", 110, warmup=10)
+    rates = [float(cosine(s)) for s in (0, 4, 9, 10, 60, 110)]
+    assert rates == pytest.approx([1e-4, 5e-4, 1e-3, 1e-3, 5e-4, 0.0], abs=1e-9)
+
+
+def test_presets_and_explicit_options() -> None:
+    cfg = TrainConfig.from_options("paper", dataset="d", out="o")
+    assert (cfg.batch_size, cfg.patch, cfg.schedule, cfg.lr) == (16, 32, "step", 1e-3)
+    assert cfg.total_steps(1600) == 3000  # 30 epochs of 100 steps
+    cfg = TrainConfig.from_options("paper", dataset="d", out="o", steps=7, batch_size=4)
+    assert (cfg.steps, cfg.epochs, cfg.batch_size) == (7, None, 4)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"model": "bicubic", "steps": 1}, "--model must be one of duf-16l"),
+        ({}, "exactly one of --steps and --epochs"),
+        ({"steps": 1, "schedule": "linear"}, "--schedule must be one of"),
+        ({"steps": 1, "strategy": "tpu"}, "--strategy must be one of"),
+        ({"steps": 1, "scale": 8}, "--scale must be one of"),
+    ],
+)
+def test_bad_options_are_usage_errors(options: dict[str, Any], message: str) -> None:
+    from vsrdata.errors import UsageError
+
+    with pytest.raises(UsageError, match=message):
+        TrainConfig.from_options(dataset="d", out="o", **options)
+
+
+def test_cli_refuses_a_dataset_of_another_scale(built: Path, tmp_path: Path) -> None:
+    proc = cli(str(built), "--out", str(tmp_path / "r"), "--scale", "2", "--steps", "1",
+               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})  # fmt: skip
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 2
+    assert "built for x4 but the model upscales x2" in err and "Traceback" not in err
+    assert not (tmp_path / "r").exists()

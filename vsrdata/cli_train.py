@@ -1,0 +1,181 @@
+"""``vsrdata train`` and ``vsrdata convert-duf``: argument parsing and display only.
+
+Registered on :data:`vsrdata.cli.app`; the logic is in :mod:`vsrdata.vsr_models`.
+TensorFlow is imported inside the commands, so ``vsrdata --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from vsrdata.cli import _choices, app, err, out
+from vsrdata.errors import UsageError
+from vsrdata.shards.writer import FORMATS
+from vsrdata.vsr_models.config import PRESETS, SCHEDULES, STRATEGIES
+from vsrdata.vsr_models.registry import SCALES, TRAINABLE
+
+
+class _TrainDisplay:
+    """A progress bar with loss and steps per second, and a line per validation."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task = progress.add_task("train", total=None, loss=float("nan"), rate=0.0)
+        self.began = time.perf_counter()
+        self.first = 0
+
+    def start(self, info: dict[str, Any]) -> None:
+        self.first = info["start"]
+        self.progress.update(self.task, total=info["total"], completed=info["start"])
+        line = (
+            f"{info['train_samples']} train samples, {info['replicas']} replica(s) on "
+            f"{info['workers']} worker(s), {info['policy']}"
+        )
+        if info["start"]:
+            line = f"resuming at step {info['start']}; " + line
+        if info["bicubic_psnr_y"] is not None:
+            line += f"; bicubic val PSNR-Y {info['bicubic_psnr_y']:.2f} dB"
+        self.progress.console.print(line)
+        self.began = time.perf_counter()
+
+    def step(self, step: int, total: int, loss: float, learning_rate: float) -> None:
+        rate = (step - self.first) / max(time.perf_counter() - self.began, 1e-9)
+        self.progress.update(self.task, completed=step, loss=loss, rate=rate)
+
+    def validated(self, step: int, result: Any, best: bool) -> None:
+        mark = "  (best)" if best else ""
+        self.progress.console.print(
+            f"step {step}: val PSNR-Y {result.psnr:.2f} dB vs bicubic {result.bicubic_psnr:.2f} "
+            f"({result.gain:+.2f} dB), SSIM-Y {result.ssim:.4f} vs {result.bicubic_ssim:.4f}{mark}"
+        )
+
+
+def _train_progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description:>7}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]:.5f}"),
+        TextColumn("{task.fields[rate]:.2f} steps/s"),
+        TimeRemainingColumn(),
+        console=err,
+    )
+
+
+def _stop_on_signals() -> threading.Event:
+    """SIGINT/SIGTERM ask the run to stop after the current step with a checkpoint."""
+    stop = threading.Event()
+
+    def request(signum: int, frame: Any) -> None:
+        if stop.is_set():  # a second Ctrl-C: give up at once
+            raise KeyboardInterrupt
+        err.print("stopping after this step (a checkpoint is saved; Ctrl-C again to abort)")
+        stop.set()
+
+    signal.signal(signal.SIGINT, request)
+    signal.signal(signal.SIGTERM, request)
+    return stop
+
+
+@app.command()
+def train(
+    dataset: Annotated[Path, typer.Argument(help="Dataset folder made by `vsrdata build`.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Run folder (re-run to resume).")],
+    model: Annotated[str, typer.Option(help=_choices(TRAINABLE))] = "duf-16l",
+    scale: Annotated[int, typer.Option(help=f"Upscaling factor: {_choices(SCALES)}.")] = 4,
+    preset: Annotated[
+        str | None, typer.Option(help=f"{_choices(PRESETS)}; options given win.")
+    ] = None,
+    steps: Annotated[int | None, typer.Option(help="Steps (global batches).")] = None,
+    epochs: Annotated[float | None, typer.Option(help="Or: passes over train.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Global batch size.")] = None,
+    patch: Annotated[int | None, typer.Option(help="LR patch side (random crop).")] = None,
+    lr: Annotated[float | None, typer.Option(help="Peak learning rate (Adam).")] = None,
+    schedule: Annotated[str | None, typer.Option(help=_choices(SCHEDULES))] = None,
+    warmup: Annotated[int | None, typer.Option(help="Linear warm-up steps.")] = None,
+    ckpt_every: Annotated[int | None, typer.Option(help="Checkpoint period, steps.")] = None,
+    val_every: Annotated[int | None, typer.Option(help="Validation period, steps.")] = None,
+    val_samples: Annotated[int | None, typer.Option(help="Val samples scored.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of weights and data order.")] = None,
+    strategy: Annotated[str, typer.Option(help=_choices(STRATEGIES))] = "auto",
+    devices: Annotated[
+        str | None, typer.Option(help="Devices for mirrored, e.g. /gpu:0,/gpu:1.")
+    ] = None,
+    cpu_devices: Annotated[
+        int, typer.Option(help="Split the CPU into N logical devices (try strategies on CPU).")
+    ] = 0,
+    mixed_precision: Annotated[
+        bool, typer.Option("--mixed-precision", help="float16 on GPUs, bfloat16 on CPUs.")
+    ] = False,
+    jit: Annotated[bool, typer.Option("--jit", help="Compile the step with XLA.")] = False,
+    format: Annotated[
+        str | None, typer.Option(help=f"Shards to read: {_choices(FORMATS)}.")
+    ] = None,
+    deterministic: Annotated[
+        bool, typer.Option("--deterministic", help="Deterministic TensorFlow ops (slower).")
+    ] = False,
+) -> None:
+    """Train DUF on a dataset; re-running the same command resumes from its last checkpoint."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads
+    from vsrdata.vsr_models.config import TrainConfig
+
+    if format is not None and format not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, got {format!r}")
+    config = TrainConfig.from_options(
+        preset=preset, dataset=str(dataset), out=str(out_dir), model=model, scale=scale,
+        steps=steps, epochs=epochs, batch_size=batch_size, patch=patch, lr=lr,
+        schedule=schedule, warmup=warmup, ckpt_every=ckpt_every, val_every=val_every,
+        val_samples=val_samples, seed=seed, strategy=strategy, format=format,
+        devices=tuple(d.strip() for d in devices.split(",")) if devices else None,
+        precision="mixed" if mixed_precision else None, jit=jit or None,
+        deterministic=deterministic or None,
+    )  # fmt: skip
+    from vsrdata.vsr_models.distribute import split_cpu
+
+    if cpu_devices > 1:
+        split_cpu(cpu_devices)
+    from vsrdata.vsr_models.train import train as run_training
+
+    stop = _stop_on_signals()
+    with _train_progress() as progress:
+        result = run_training(config, _TrainDisplay(progress), stop)
+    if result.stopped:
+        out.print(f"stopped at step {result.steps} of {result.total_steps}; run the same "
+                  "command again to resume")  # fmt: skip
+        raise typer.Exit(130)
+    done = f"trained {result.steps} steps into {result.run}"
+    if result.steps > result.resumed_from:
+        done += f" ({result.samples_per_second:.1f} samples/s)"
+    out.print(done)
+    best = result.best
+    if best:
+        out.print(
+            f"best val PSNR-Y {best['psnr_y']:.2f} dB at step {best['step']} vs bicubic "
+            f"{best['bicubic_psnr_y']:.2f} dB ({best['gain_db']:+.2f} dB): "
+            f"{Path(result.run) / 'best.keras'}"
+        )
+
+
+@app.command("convert-duf")
+def convert_duf(
+    params: Annotated[Path, typer.Argument(help="Official params_*L_x*.h5 of yhjo09/VSR-DUF.")],
+    out_file: Annotated[Path, typer.Option("--out", help="Keras model to write (.keras).")],
+) -> None:
+    """Import the official DUF release's pretrained parameters as a .keras model."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if out_file.suffix != ".keras":
+        raise UsageError(f"--out must end in .keras, got {out_file}")
+    from vsrdata.vsr_models.convert import convert_official
+
+    model = convert_official(params)
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    model.save(out_file)
+    out.print(f"wrote {model.name} ({model.count_params():,} parameters) to {out_file}")

@@ -1,0 +1,124 @@
+"""The run folder's files: what a run is, where it got to, and what it produced.
+
+```
+runs/x/
+  config.json         the TrainConfig and the dataset's fingerprint (a re-run must match)
+  ckpt/               tf.train.CheckpointManager: model, optimizer, step (the data position
+                      is step × global batch, see vsr_models.data.training_stream)
+  logs/               TensorBoard: train/loss, train/learning_rate, val/* scalars and images
+  history.jsonl       one line per validation
+  best.keras          the model with the best val PSNR-Y so far; best.json says which step
+  model.keras         the final model
+  train_report.json   written when the run ends: steps, throughput, val scores
+```
+Only the chief (one process per run) writes here; other workers of a multi-worker run
+write their checkpoints to a scratch folder they delete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from vsrdata.errors import TrainingError
+from vsrdata.vsr_models.config import TrainConfig
+from vsrdata.vsr_models.registry import build_model
+
+
+def dataset_fingerprint(index: dict[str, Any], split: str = "train") -> str:
+    """A digest of a split's shards (their sha256s), so a run notices a changed dataset."""
+    digests = sorted(s["sha256"] for s in index["shards"] if s["split"] == split)
+    return hashlib.sha256("\n".join(digests).encode()).hexdigest()[:16]
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+class RunFolder:
+    def __init__(self, root: str | Path, chief: bool = True) -> None:
+        self.root = Path(root)
+        self.chief = chief
+
+    @property
+    def ckpt(self) -> Path:
+        return self.root / "ckpt"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    def claim(self, config: TrainConfig, fingerprint: str, total_steps: int) -> None:
+        """Start a run here, or check that the run already here is this one."""
+        identity = {**config.identity(), "dataset": fingerprint}
+        if config.schedule == "cosine":
+            identity["total_steps"] = total_steps  # the curve is laid out over the run
+        path = self.root / "config.json"
+        if path.is_file():
+            before = json.loads(path.read_text()).get("identity", {})
+            changed = {k: (before.get(k), v) for k, v in identity.items() if before.get(k) != v}
+            if changed:
+                what = "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in sorted(changed.items()))
+                raise TrainingError(
+                    f"{self.root} holds another run ({what}); resume it with its own settings "
+                    "or train into a new --out folder"
+                )
+        if self.chief:
+            self.root.mkdir(parents=True, exist_ok=True)
+            _write_json(path, {"identity": identity, "config": config.to_dict()})
+
+    # -- validation history and the best model -------------------------------------------------
+
+    def best(self) -> dict[str, Any] | None:
+        path = self.root / "best.json"
+        return json.loads(path.read_text()) if path.is_file() else None
+
+    def history(self) -> list[dict[str, Any]]:
+        path = self.root / "history.jsonl"
+        if not path.is_file():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def rewind(self, step: int) -> None:
+        """Forget validations after ``step`` (a resumed run redoes those steps)."""
+        if not self.chief:
+            return
+        kept = [h for h in self.history() if h["step"] <= step]
+        lines = "".join(json.dumps(h, sort_keys=True) + "\n" for h in kept)
+        (self.root / "history.jsonl").write_text(lines)
+
+    def record(self, entry: dict[str, Any]) -> None:
+        if self.chief:
+            with (self.root / "history.jsonl").open("a") as f:
+                f.write(json.dumps(entry, sort_keys=True) + "\n")
+
+    def export(self, model: keras.Model, name: str, model_name: str, scale: int) -> Path:
+        """Save ``model``'s weights as ``name`` (.keras) in a plain float32 model.
+
+        The training model may have synchronized batch norm and a mixed-precision policy;
+        the exported one has neither, so it loads anywhere without a strategy.
+        """
+        path = self.root / name
+        if not self.chief:
+            return path
+        plain = build_model(model_name, scale)
+        plain.set_weights(model.get_weights())
+        tmp = self.root / f".{path.stem}-partial.keras"
+        plain.save(tmp)
+        os.replace(tmp, path)
+        return path
+
+    def mark_best(self, entry: dict[str, Any]) -> None:
+        if self.chief:
+            _write_json(self.root / "best.json", entry)
+
+    def report(self, data: dict[str, Any]) -> None:
+        if self.chief:
+            _write_json(self.root / "train_report.json", data)

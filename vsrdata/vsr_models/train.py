@@ -1,0 +1,251 @@
+"""The training loop: ``train(config)`` trains a DUF model on a vsrdata dataset.
+
+One loop for every strategy (see :mod:`vsrdata.vsr_models.distribute`): a step is one global
+batch; checkpoints every ``ckpt_every`` steps (model, optimizer, step; the data position is
+step × global batch, so a resumed run reads exactly the batches an uninterrupted one would);
+validation every ``val_every`` steps against bicubic, exporting the best model; TensorBoard
+logs; a non-finite loss stops the run and leaves the last good checkpoint in place.
+Re-running the same configuration into the same folder resumes from the newest checkpoint.
+The layout of the run folder: :mod:`vsrdata.vsr_models.run_folder`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from vsrdata.errors import TrainingError, UsageError
+from vsrdata.vsr_models.config import TrainConfig
+from vsrdata.vsr_models.data import check_dataset, split_samples, training_stream
+from vsrdata.vsr_models.distribute import DistributedStep, make_strategy
+from vsrdata.vsr_models.duf import FRAMES
+from vsrdata.vsr_models.run_folder import RunFolder, dataset_fingerprint
+from vsrdata.vsr_models.schedules import LearningRate
+from vsrdata.vsr_models.validation import Validator, ValResult
+
+log = logging.getLogger(__name__)
+
+
+class TrainObserver(Protocol):
+    """What a front end sees of a run (the CLI draws a progress bar from it)."""
+
+    def start(self, info: dict[str, Any]) -> None: ...
+
+    def step(self, step: int, total: int, loss: float, learning_rate: float) -> None: ...
+
+    def validated(self, step: int, result: ValResult, best: bool) -> None: ...
+
+
+class _Silent:
+    def start(self, info: dict[str, Any]) -> None:
+        pass
+
+    def step(self, step: int, total: int, loss: float, learning_rate: float) -> None:
+        pass
+
+    def validated(self, step: int, result: ValResult, best: bool) -> None:
+        pass
+
+
+@dataclass
+class TrainResult:
+    run: str
+    steps: int
+    total_steps: int
+    resumed_from: int
+    stopped: bool  # by a stop request before total_steps
+    loss: float | None  # mean over the last ``log_every`` steps
+    samples_per_second: float
+    last_val: dict[str, float] | None
+    best: dict[str, Any] | None
+
+
+def is_chief(strategy: Any) -> bool:
+    """True for the one process that writes the run folder (always, without multi-worker)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+
+
+def _num_workers(strategy: Any) -> int:
+    return int(getattr(strategy.extended, "_num_workers", 1) or 1)
+
+
+class _Loop:
+    """State of one run; ``run()`` is the whole loop."""
+
+    def __init__(self, config: TrainConfig, observer: TrainObserver, stop: threading.Event):
+        self.config, self.observer, self.stop = config, observer, stop
+        index = check_dataset(config.dataset, config.scale, FRAMES)
+        self.train_samples = split_samples(index, "train")
+        if self.train_samples == 0:
+            raise UsageError(f"{config.dataset} has no train split to train on")
+        self.has_val = split_samples(index, "val") > 0
+        self.total = config.total_steps(self.train_samples)
+        if config.deterministic:
+            tf.config.experimental.enable_op_determinism()
+        keras.utils.set_random_seed(config.seed)
+        self.strategy = make_strategy(config.strategy, config.devices or None)
+        self.chief = is_chief(self.strategy)
+        self.folder = RunFolder(config.out, self.chief)
+        self.folder.claim(config, dataset_fingerprint(index), self.total)
+        decay = max(1, round(config.decay_epochs * self.train_samples / config.batch_size))
+        schedule = LearningRate(
+            config.lr, config.schedule, self.total, config.warmup, decay, config.decay_factor
+        )
+        self.schedule = schedule
+        self.trainer = DistributedStep(
+            self.strategy, config.model, config.scale, config.batch_size, schedule,
+            config.precision, config.jit,
+        )  # fmt: skip
+        self.checkpoint = tf.train.Checkpoint(
+            model=self.trainer.model, optimizer=self.trainer.optimizer, step=self.trainer.step
+        )
+        scratch = None if self.chief else Path(tempfile.mkdtemp(prefix="vsrdata-worker-ckpt-"))
+        self.scratch = scratch
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, str(scratch or self.folder.ckpt), config.keep_checkpoints
+        )
+        self._predict: Any = None
+        self.writer = (
+            tf.summary.create_file_writer(str(self.folder.logs))
+            if self.chief
+            else tf.summary.create_noop_writer()
+        )
+
+    # -- pieces ---------------------------------------------------------------------------------
+
+    def restore(self) -> int:
+        latest = tf.train.latest_checkpoint(str(self.folder.ckpt))
+        if latest:
+            self.checkpoint.restore(latest).assert_existing_objects_matched()
+            log.info("resuming %s from step %d", self.config.out, int(self.trainer.step))
+        step = int(self.trainer.step)
+        self.folder.rewind(step)
+        return step
+
+    def save(self, step: int) -> None:
+        self.manager.save(checkpoint_number=step)
+
+    def validate(self, validator: Validator, step: int) -> ValResult:
+        model = self.trainer.model
+        if self._predict is None:
+            self._predict = tf.function(lambda x: tf.cast(model(x, training=False), tf.float32))
+        result = validator(self._predict)
+        entry = {"step": step, **result.as_dict()}
+        self.folder.record(entry)
+        best = self.folder.best()
+        is_best = best is None or result.psnr > best["psnr_y"]
+        if is_best:
+            self.folder.export(model, "best.keras", self.config.model, self.config.scale)
+            self.folder.mark_best(entry)
+        with self.writer.as_default(step=step):
+            for key, value in result.as_dict().items():
+                tf.summary.scalar(f"val/{key}", value)
+            tf.summary.image("val/bicubic | model | ground truth", result.images, max_outputs=3)
+        self.observer.validated(step, result, is_best)
+        return result
+
+    def fail(self, loss: float, step: int) -> TrainingError:
+        kept = tf.train.latest_checkpoint(str(self.folder.ckpt))
+        where = f"the last good checkpoint {kept} is kept" if kept else "no checkpoint was saved"
+        return TrainingError(
+            f"the loss became {loss} at step {step}; stopping ({where}). Lower --lr, add "
+            "--warmup steps, or train in float32 if --mixed-precision was on"
+        )
+
+    # -- the loop -------------------------------------------------------------------------------
+
+    def run(self) -> TrainResult:
+        config = self.config
+        start = self.restore()
+        validator = (
+            Validator(config.dataset, config.scale, config.val_samples, format=config.format)
+            if self.has_val
+            else None
+        )
+        if validator is None:
+            log.warning("%s has no val split: no validation, no best.keras", config.dataset)
+        stream = training_stream(
+            config.dataset, config.batch_size, seed=config.seed,
+            start=start * config.batch_size, patch=config.patch, format=config.format,
+            shuffle_buffer=config.shuffle_buffer,
+        )  # fmt: skip
+        batches = iter(self.trainer.distribute(stream))
+        self.observer.start({
+            "start": start, "total": self.total, "replicas": self.strategy.num_replicas_in_sync,
+            "workers": _num_workers(self.strategy), "train_samples": self.train_samples,
+            "policy": self.trainer.policy, "chief": self.chief,
+            "bicubic_psnr_y": validator.bicubic_scores[0] if validator else None,
+        })  # fmt: skip
+        step, last_val = start, None
+        recent: list[float] = []
+        stopped, began = False, time.perf_counter()
+        while step < self.total:
+            loss = float(self.trainer(*next(batches)))
+            step += 1
+            if not math.isfinite(loss):
+                raise self.fail(loss, step)
+            recent = [*recent[-(config.log_every - 1) :], loss]
+            rate = float(self.schedule(step - 1))
+            self.observer.step(step, self.total, loss, rate)
+            if step % config.log_every == 0:
+                with self.writer.as_default(step=step):
+                    tf.summary.scalar("train/loss", float(np.mean(recent)))
+                    tf.summary.scalar("train/learning_rate", rate)
+            stopping = self.stop.is_set() and _num_workers(self.strategy) == 1
+            if step % config.ckpt_every == 0 or step == self.total or stopping:
+                self.save(step)
+            if validator and (step % config.val_every == 0 or step == self.total):
+                last_val = self.validate(validator, step).as_dict()
+            if stopping and step < self.total:
+                stopped = True
+                break
+        elapsed = time.perf_counter() - began
+        self.writer.flush()
+        if not stopped:
+            self.folder.export(self.trainer.model, "model.keras", config.model, config.scale)
+        result = TrainResult(
+            run=str(self.folder.root), steps=step, total_steps=self.total, resumed_from=start,
+            stopped=stopped, loss=float(np.mean(recent)) if recent else None,
+            samples_per_second=(step - start) * config.batch_size / max(elapsed, 1e-9),
+            last_val=last_val, best=self.folder.best(),
+        )  # fmt: skip
+        self.folder.report({**asdict(result), "config": config.to_dict()})
+        return result
+
+    def close(self) -> None:
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def train(
+    config: TrainConfig,
+    observer: TrainObserver | None = None,
+    stop: threading.Event | None = None,
+) -> TrainResult:
+    """Train (or resume) the run ``config.out``; see the module docstring.
+
+    ``stop``, when set, ends the run after the current step with a checkpoint, so the same
+    command resumes it (single-worker runs; a multi-worker run stops with its cluster).
+    """
+    loop = _Loop(config, observer or _Silent(), stop or threading.Event())
+    try:
+        return loop.run()
+    finally:
+        loop.close()

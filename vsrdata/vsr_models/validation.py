@@ -1,0 +1,105 @@
+"""Validation during training: PSNR-Y and SSIM-Y of the model and of bicubic on the val split.
+
+Both outputs are rounded to uint8 like a saved frame, and scored with
+:func:`vsrdata.evaluate.psnr` / :func:`vsrdata.evaluate.ssim` on the Y channel with a border
+of ``scale`` HR pixels cropped (the crops are small; ``vsrdata eval`` applies the full
+protocols to whole frames). Bicubic is MATLAB ``imresize`` of the uint8 LR centre frame,
+computed once per run. Means are over samples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from vsrdata.evaluate.metrics import psnr, ssim
+from vsrdata.preprocess.degrade import imresize
+from vsrdata.vsr_models.data import eval_data
+
+SHOWN = 3  # val samples drawn in TensorBoard
+
+
+def to_uint8(x: Any) -> np.ndarray:
+    """float [0, 1] (any shape) -> uint8, rounded as when a frame is saved."""
+    return np.clip(np.rint(np.asarray(x, np.float64) * 255.0), 0, 255).astype(np.uint8)
+
+
+@dataclass
+class ValResult:
+    """Mean val scores of the model and of bicubic, and a few images to look at."""
+
+    psnr: float
+    ssim: float
+    bicubic_psnr: float
+    bicubic_ssim: float
+    samples: int
+    images: np.ndarray = field(repr=False)  # [SHOWN, H, 3·W, 3] uint8: bicubic | model | GT
+
+    @property
+    def gain(self) -> float:
+        return self.psnr - self.bicubic_psnr
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "psnr_y": self.psnr, "ssim_y": self.ssim, "bicubic_psnr_y": self.bicubic_psnr,
+            "bicubic_ssim_y": self.bicubic_ssim, "gain_db": self.gain, "samples": self.samples,
+        }  # fmt: skip
+
+
+class Validator:
+    """Scores a model on the first ``limit`` samples of a dataset's val split."""
+
+    def __init__(
+        self,
+        dataset: str | Path,
+        scale: int,
+        limit: int,
+        batch_size: int = 16,
+        format: str | None = None,
+        split: str = "val",
+    ) -> None:
+        self.scale = scale
+        self.lr: list[np.ndarray] = []
+        self.hr: list[np.ndarray] = []
+        for lr, hr in eval_data(dataset, split, batch_size, limit, format):
+            self.lr.append(lr.numpy())
+            self.hr.append(to_uint8(hr.numpy()))
+        centre = [to_uint8(b[:, b.shape[1] // 2]) for b in self.lr]
+        self.bicubic = [np.stack([imresize(f, scale) for f in batch]) for batch in centre]
+        self.bicubic_scores = self._score(self.bicubic)
+
+    def _score(self, outputs: list[np.ndarray]) -> tuple[float, float]:
+        border = self.scale
+        pairs = [
+            (o, g)
+            for ob, gb in zip(outputs, self.hr, strict=True)
+            for o, g in zip(ob, gb, strict=True)
+        ]
+        p = [psnr(o, g, crop_border=border) for o, g in pairs]
+        s = [ssim(o, g, crop_border=border) for o, g in pairs]
+        return float(np.mean(np.minimum(p, 100.0))), float(np.mean(s))
+
+    @property
+    def samples(self) -> int:
+        return sum(len(b) for b in self.hr)
+
+    def __call__(self, predict: Any) -> ValResult:
+        """Scores ``predict`` (float [B, T, h, w, 3] -> float [B, H, W, 3])."""
+        outputs = [to_uint8(predict(tf.constant(b))) for b in self.lr]
+        score, structure = self._score(outputs)
+        shown = [
+            np.concatenate([self.bicubic[0][i], outputs[0][i], self.hr[0][i]], axis=1)
+            for i in range(min(SHOWN, len(self.hr[0])))
+        ]
+        return ValResult(
+            psnr=score,
+            ssim=structure,
+            bicubic_psnr=self.bicubic_scores[0],
+            bicubic_ssim=self.bicubic_scores[1],
+            samples=self.samples,
+            images=np.stack(shown),
+        )
