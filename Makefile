@@ -19,6 +19,7 @@ demo: $(STAMP)
 	$(VSRDATA) synth $(DEMO)/clips --clips 12 --seconds 3 --size 480x270 --seed 0
 	$(VSRDATA) build $(DEMO)/clips --out $(DEMO)/dataset --split 0.6,0.2,0.2 --group-size 2
 	$(VSRDATA) info $(DEMO)/dataset
+	$(VSRDATA) train $(DEMO)/dataset --out $(DEMO)/run --preset cpu-quick
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check vsrdata tests bench
@@ -33,6 +34,7 @@ bench: $(STAMP)
 	$(PY) bench/build_memory.py
 	$(PY) bench/motion_cost.py
 	$(PY) bench/png_settings.py
+	$(PY) bench/train_throughput.py
 
 clean:
 	rm -rf $(DEMO) .pytest_cache .mypy_cache .ruff_cache

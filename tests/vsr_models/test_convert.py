@@ -39,6 +39,8 @@ def write_release_file(model: object, path: Path, dense_blocks: int) -> None:
         group = f.create_group("params")
         group[encode_name("G/filter_localexpand:0")] = np.eye(25).reshape(5, 5, 1, 25)
         for layer in model.layers:  # type: ignore[attr-defined]
+            if not layer.get_weights():
+                continue
             for name, w in zip(official_names(layer.name, dense_blocks), layer.get_weights(),
                                strict=False):  # fmt: skip
                 value = rng.normal(size=w.shape).astype(np.float32) * 0.05

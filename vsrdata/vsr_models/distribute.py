@@ -3,7 +3,8 @@
 ``--strategy``: ``one-device`` (the first GPU, else the CPU), ``mirrored``
 (``tf.distribute.MirroredStrategy`` over the GPUs it finds, or ``--devices``), ``multi-worker``
 (``MultiWorkerMirroredStrategy``, configured by ``TF_CONFIG``), and ``auto`` (mirrored when
-more than one GPU is visible). With more than one replica the model's batch normalization is
+more than one GPU is visible, multi-worker when ``TF_CONFIG`` describes a cluster). With
+more than one replica the model's batch normalization is
 synchronized, so its statistics are those of the global batch (the paper's batch of 16 on 8
 GPUs would otherwise normalize over 2 samples).
 
@@ -14,6 +15,8 @@ replicas with global batch B take the same step as one device with batch B.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -42,15 +45,26 @@ def make_strategy(kind: str = "auto", devices: Sequence[str] | None = None) -> A
     """A ``tf.distribute`` strategy for ``kind`` (see the module docstring)."""
     if kind not in STRATEGIES:
         raise UsageError(f"--strategy must be one of {', '.join(STRATEGIES)}, got {kind!r}")
+    if kind == "auto" and _cluster_workers() > 1:
+        kind = "multi-worker"
+    if kind == "multi-worker":  # before anything initializes TensorFlow's devices
+        return tf.distribute.MultiWorkerMirroredStrategy()
     gpus = tf.config.list_logical_devices("GPU")
     if kind == "auto":
         kind = "mirrored" if len(gpus) > 1 or (devices and len(devices) > 1) else "one-device"
     if kind == "one-device":
         device = devices[0] if devices else ("/gpu:0" if gpus else "/cpu:0")
         return tf.distribute.OneDeviceStrategy(device)
-    if kind == "mirrored":
-        return tf.distribute.MirroredStrategy(devices=list(devices) if devices else None)
-    return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.MirroredStrategy(devices=list(devices) if devices else None)
+
+
+def _cluster_workers() -> int:
+    """Tasks in the cluster that ``TF_CONFIG`` describes (0 without one)."""
+    try:
+        cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
+    except ValueError:
+        raise UsageError("TF_CONFIG is not valid JSON") from None
+    return sum(len(cluster.get(kind, [])) for kind in ("chief", "worker"))
 
 
 def precision_policy(precision: str) -> str:

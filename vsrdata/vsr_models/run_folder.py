@@ -27,7 +27,6 @@ import keras
 
 from vsrdata.errors import TrainingError
 from vsrdata.vsr_models.config import TrainConfig
-from vsrdata.vsr_models.registry import build_model
 
 
 def dataset_fingerprint(index: dict[str, Any], split: str = "train") -> str:
@@ -99,19 +98,13 @@ class RunFolder:
             with (self.root / "history.jsonl").open("a") as f:
                 f.write(json.dumps(entry, sort_keys=True) + "\n")
 
-    def export(self, model: keras.Model, name: str, model_name: str, scale: int) -> Path:
-        """Save ``model``'s weights as ``name`` (.keras) in a plain float32 model.
-
-        The training model may have synchronized batch norm and a mixed-precision policy;
-        the exported one has neither, so it loads anywhere without a strategy.
-        """
+    def export(self, model: keras.Model, name: str) -> Path:
+        """Save ``model`` as ``name`` (.keras), atomically (chief only)."""
         path = self.root / name
         if not self.chief:
             return path
-        plain = build_model(model_name, scale)
-        plain.set_weights(model.get_weights())
         tmp = self.root / f".{path.stem}-partial.keras"
-        plain.save(tmp)
+        model.save(tmp)
         os.replace(tmp, path)
         return path
 

@@ -30,9 +30,10 @@ from vsrdata.vsr_models.config import TrainConfig
 from vsrdata.vsr_models.data import check_dataset, split_samples, training_stream
 from vsrdata.vsr_models.distribute import DistributedStep, make_strategy
 from vsrdata.vsr_models.duf import FRAMES
+from vsrdata.vsr_models.registry import build_model
 from vsrdata.vsr_models.run_folder import RunFolder, dataset_fingerprint
 from vsrdata.vsr_models.schedules import LearningRate
-from vsrdata.vsr_models.validation import Validator, ValResult
+from vsrdata.vsr_models.validation import Validator, ValResult, recalibrate_batch_norm
 
 log = logging.getLogger(__name__)
 
@@ -97,10 +98,11 @@ class _Loop:
             raise UsageError(f"{config.dataset} has no train split to train on")
         self.has_val = split_samples(index, "val") > 0
         self.total = config.total_steps(self.train_samples)
+        # the strategy first: multi-worker collectives must be set up before TF starts
+        self.strategy = make_strategy(config.strategy, config.devices or None)
+        keras.utils.set_random_seed(config.seed)
         if config.deterministic:
             tf.config.experimental.enable_op_determinism()
-        keras.utils.set_random_seed(config.seed)
-        self.strategy = make_strategy(config.strategy, config.devices or None)
         self.chief = is_chief(self.strategy)
         self.folder = RunFolder(config.out, self.chief)
         self.folder.claim(config, dataset_fingerprint(index), self.total)
@@ -122,6 +124,7 @@ class _Loop:
             self.checkpoint, str(scratch or self.folder.ckpt), config.keep_checkpoints
         )
         self._predict: Any = None
+        self._plain: keras.Model | None = None
         self.writer = (
             tf.summary.create_file_writer(str(self.folder.logs))
             if self.chief
@@ -142,17 +145,36 @@ class _Loop:
     def save(self, step: int) -> None:
         self.manager.save(checkpoint_number=step)
 
+    def inference_model(self) -> keras.Model:
+        """The current weights in a plain float32 model with recalibrated batch norm.
+
+        The training model may have synchronized batch norm and a mixed-precision policy;
+        this one has neither (it loads anywhere without a strategy), and its population
+        statistics are recomputed under the current weights (PreciseBN, see
+        :func:`recalibrate_batch_norm`) from the same train batches every time.
+        """
+        config = self.config
+        if self._plain is None:
+            self._plain = build_model(config.model, config.scale)
+            plain = self._plain
+            self._predict = tf.function(lambda x: plain(x, training=False))
+        self._plain.set_weights(self.trainer.model.get_weights())
+        if config.calibrate_batches:
+            batches = training_stream(
+                config.dataset, config.batch_size, seed=config.seed + 1, format=config.format
+            ).take(config.calibrate_batches)
+            recalibrate_batch_norm(self._plain, batches)
+        return self._plain
+
     def validate(self, validator: Validator, step: int) -> ValResult:
-        model = self.trainer.model
-        if self._predict is None:
-            self._predict = tf.function(lambda x: tf.cast(model(x, training=False), tf.float32))
+        model = self.inference_model()
         result = validator(self._predict)
         entry = {"step": step, **result.as_dict()}
         self.folder.record(entry)
         best = self.folder.best()
         is_best = best is None or result.psnr > best["psnr_y"]
         if is_best:
-            self.folder.export(model, "best.keras", self.config.model, self.config.scale)
+            self.folder.export(model, "best.keras")
             self.folder.mark_best(entry)
         with self.writer.as_default(step=step):
             for key, value in result.as_dict().items():
@@ -219,7 +241,7 @@ class _Loop:
         elapsed = time.perf_counter() - began
         self.writer.flush()
         if not stopped:
-            self.folder.export(self.trainer.model, "model.keras", config.model, config.scale)
+            self.folder.export(self.inference_model(), "model.keras")
         result = TrainResult(
             run=str(self.folder.root), steps=step, total_steps=self.total, resumed_from=start,
             stopped=stopped, loss=float(np.mean(recent)) if recent else None,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -21,6 +22,30 @@ from vsrdata.preprocess.degrade import imresize
 from vsrdata.vsr_models.data import eval_data
 
 SHOWN = 3  # val samples drawn in TensorBoard
+
+
+def recalibrate_batch_norm(model: Any, batches: Any) -> int:
+    """Set every batch norm's population statistics to their mean over ``batches``.
+
+    PreciseBN (Wu & Johnson, "Rethinking 'Batch' in BatchNorm", 2021): the moving averages
+    kept during training trail the weights by about 1 / (1 - momentum) steps, which costs
+    dB at inference early in a run. Running the model in training mode with the momentum of
+    batch k set to k / (k + 1) makes each moving statistic the plain mean of the batch
+    statistics under the current weights. Weights are untouched. Returns the batch count.
+    """
+    layers = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    saved = [layer.momentum for layer in layers]
+    count = 0
+    try:
+        for k, (lr, _) in enumerate(batches):
+            for layer in layers:
+                layer.momentum = k / (k + 1)
+            model(lr, training=True)  # eager: the momentum is read at each call
+            count += 1
+    finally:
+        for layer, momentum in zip(layers, saved, strict=True):
+            layer.momentum = momentum
+    return count
 
 
 def to_uint8(x: Any) -> np.ndarray:
