@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 a user-fixable error (the message says what to do), 2 b
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -32,6 +33,10 @@ from vsrdata.preprocess.config import ENGINES, BuildConfig
 from vsrdata.preprocess.degrade import DEGRADATIONS, SCALES
 from vsrdata.preprocess.scenes import SCENE_DETECTORS
 from vsrdata.shards.writer import FORMATS
+
+# TensorFlow's C++ start-up chatter (no CUDA driver on a CPU machine, oneDNN notices) is not
+# for users; errors that matter reach them as Python exceptions. Set before TF loads.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 app = typer.Typer(
     name="vsrdata",

@@ -6,7 +6,6 @@ TensorFlow is imported inside the commands, so ``vsrdata --help`` stays fast.
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 import time
@@ -43,7 +42,7 @@ class _TrainDisplay:
             line = f"resuming at step {info['start']}; " + line
         if info["bicubic_psnr_y"] is not None:
             line += f"; bicubic val PSNR-Y {info['bicubic_psnr_y']:.2f} dB"
-        self.progress.console.print(line)
+        self.progress.console.print(line, soft_wrap=True)
         self.began = time.perf_counter()
 
     def step(self, step: int, total: int, loss: float, learning_rate: float) -> None:
@@ -54,7 +53,8 @@ class _TrainDisplay:
         mark = "  (best)" if best else ""
         self.progress.console.print(
             f"step {step}: val PSNR-Y {result.psnr:.2f} dB vs bicubic {result.bicubic_psnr:.2f} "
-            f"({result.gain:+.2f} dB), SSIM-Y {result.ssim:.4f} vs {result.bicubic_ssim:.4f}{mark}"
+            f"({result.gain:+.2f} dB), SSIM-Y {result.ssim:.4f} vs {result.bicubic_ssim:.4f}{mark}",
+            soft_wrap=True,
         )
 
 
@@ -124,7 +124,6 @@ def train(
     ] = False,
 ) -> None:
     """Train DUF on a dataset; re-running the same command resumes from its last checkpoint."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads
     from vsrdata.vsr_models.config import TrainConfig
 
     if format is not None and format not in FORMATS:
@@ -160,7 +159,8 @@ def train(
         out.print(
             f"best val PSNR-Y {best['psnr_y']:.2f} dB at step {best['step']} vs bicubic "
             f"{best['bicubic_psnr_y']:.2f} dB ({best['gain_db']:+.2f} dB): "
-            f"{Path(result.run) / 'best.keras'}"
+            f"{Path(result.run) / 'best.keras'}",
+            soft_wrap=True,
         )
 
 
@@ -170,7 +170,6 @@ def convert_duf(
     out_file: Annotated[Path, typer.Option("--out", help="Keras model to write (.keras).")],
 ) -> None:
     """Import the official DUF release's pretrained parameters as a .keras model."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if out_file.suffix != ".keras":
         raise UsageError(f"--out must end in .keras, got {out_file}")
     from vsrdata.vsr_models.convert import convert_official
