@@ -176,3 +176,58 @@ def test_cli_refuses_a_dataset_of_another_scale(built: Path, tmp_path: Path) -> 
     assert proc.returncode == 2
     assert "built for x4 but the model upscales x2" in err and "Traceback" not in err
     assert not (tmp_path / "r").exists()
+
+
+class Recorder(StopAt):
+    def __init__(self) -> None:
+        super().__init__(-1, threading.Event())
+
+
+@pytest.mark.slow
+def test_short_run_lowers_the_loss_and_beats_bicubic(built: Path, tmp_path: Path) -> None:
+    seen = Recorder()
+    result = train(
+        config(built, tmp_path / "run", steps=150, batch_size=8, patch=12, lr=2e-3,
+               schedule="cosine", warmup=10, val_every=150, val_samples=64),
+        seen,
+    )  # fmt: skip
+    losses = [loss for _, loss, _ in seen.steps]
+    assert np.mean(losses[-20:]) < 0.5 * np.mean(losses[:10])
+    ((step, val, best),) = seen.vals
+    assert step == 150 and best
+    assert val.psnr > val.bicubic_psnr + 0.5, val.as_dict()
+    assert result.best is not None and result.best["gain_db"] == pytest.approx(val.gain)
+
+
+def test_mixed_precision_keeps_float32_weights_and_output() -> None:
+    from vsrdata.vsr_models.distribute import make_strategy
+
+    step = DistributedStep(make_strategy("one-device"), "duf-16l", 2, 2, precision="mixed")
+    assert step.policy == "mixed_bfloat16"  # no GPU here: bfloat16, no loss scaling
+    conv = step.model.get_layer("stem")
+    assert conv.compute_dtype == "bfloat16" and conv.kernel.dtype == "float32"
+    x = tf.random.uniform([2, 7, 6, 6, 3])
+    assert step.model(x).dtype == tf.float32
+    assert np.isfinite(float(step(x, tf.random.uniform([2, 12, 12, 3]))))
+    import keras
+
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
+
+
+@pytest.mark.slow
+def test_xla_step_matches_the_plain_step() -> None:
+    import keras
+
+    from vsrdata.vsr_models.distribute import make_strategy
+
+    x = tf.random.stateless_uniform([2, 7, 6, 6, 3], seed=[1, 2])
+    y = tf.random.stateless_uniform([2, 12, 12, 3], seed=[3, 4])
+    steps = []
+    for jit in (False, True):
+        keras.utils.set_random_seed(5)
+        steps.append(DistributedStep(make_strategy("one-device"), "duf-16l", 2, 2, jit=jit))
+    steps[1].model.set_weights(steps[0].model.get_weights())
+    losses = [float(s(x, y)) for s in steps]
+    assert losses[0] == pytest.approx(losses[1], rel=1e-4)
+    for a, b in zip(steps[0].model.get_weights(), steps[1].model.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-4)
