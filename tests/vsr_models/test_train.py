@@ -231,3 +231,47 @@ def test_xla_step_matches_the_plain_step() -> None:
     assert losses[0] == pytest.approx(losses[1], rel=1e-4)
     for a, b in zip(steps[0].model.get_weights(), steps[1].model.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_cli_trains_mirrored_over_two_logical_cpus(built: Path, tmp_path: Path) -> None:
+    run = tmp_path / "mirrored"
+    proc = cli(str(built), "--out", str(run), "--cpu-devices", "2", "--strategy", "mirrored",
+               "--steps", "3", "--batch-size", "4", "--patch", "8", "--val-every", "2",
+               "--ckpt-every", "2", "--val-samples", "4")  # fmt: skip
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err[-3000:]
+    assert "2 replica(s) on 1 worker(s)" in err
+    assert "trained 3 steps" in out and "best val PSNR-Y" in out
+    report = json.loads((run / "train_report.json").read_text())
+    assert report["steps"] == 3 and report["config"]["strategy"] == "mirrored"
+    assert (run / "ckpt" / "ckpt-3.index").exists() and (run / "best.keras").exists()
+    assert len(weights(run / "model.keras")) == len(weights(run / "best.keras"))
+
+
+@pytest.mark.slow
+def test_cli_trains_with_two_local_workers(built: Path, tmp_path: Path) -> None:
+    import socket
+
+    ports = []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+    run = tmp_path / "multi"
+    procs = []
+    for i in range(2):
+        tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})
+        procs.append(cli(str(built), "--out", str(run), "--steps", "3", "--batch-size", "4",
+                         "--patch", "8", "--val-every", "3", "--val-samples", "4",
+                         env={**os.environ, "TF_CONFIG": tf_config}))  # fmt: skip
+    outputs = [p.communicate(timeout=600) for p in procs]
+    for proc, (_, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, err[-3000:]
+    assert all("2 replica(s) on 2 worker(s)" in err for _, err in outputs)
+    report = json.loads((run / "train_report.json").read_text())  # written by the chief
+    assert report["steps"] == 3 and (run / "model.keras").exists()
+    assert sorted(p.name for p in (run / "ckpt").iterdir() if p.suffix == ".index") == [
+        "ckpt-3.index"
+    ]

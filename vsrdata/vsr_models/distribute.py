@@ -55,6 +55,9 @@ def make_strategy(kind: str = "auto", devices: Sequence[str] | None = None) -> A
     if kind == "one-device":
         device = devices[0] if devices else ("/gpu:0" if gpus else "/cpu:0")
         return tf.distribute.OneDeviceStrategy(device)
+    if not devices and not gpus:  # a CPU split into logical devices (split_cpu)
+        cpus = tf.config.list_logical_devices("CPU")
+        devices = [d.name for d in cpus] if len(cpus) > 1 else None
     return tf.distribute.MirroredStrategy(devices=list(devices) if devices else None)
 
 

@@ -137,8 +137,8 @@ class _Loop:
         latest = tf.train.latest_checkpoint(str(self.folder.ckpt))
         if latest:
             self.checkpoint.restore(latest).assert_existing_objects_matched()
-            log.info("resuming %s from step %d", self.config.out, int(self.trainer.step))
-        step = int(self.trainer.step)
+            log.info("resuming %s from step %d", self.config.out, int(self.trainer.step.numpy()))
+        step = int(self.trainer.step.numpy())
         self.folder.rewind(step)
         return step
 
