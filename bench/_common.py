@@ -46,6 +46,19 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
+def alternate(
+    cases: dict[str, Callable[[], int]], rounds: int
+) -> tuple[dict[str, float], dict[str, int]]:
+    """Run every case once per round, alternating; (median seconds, count) per case."""
+    seconds: dict[str, list[float]] = {name: [] for name in cases}
+    counts: dict[str, int] = {}
+    for _ in range(rounds):
+        for name, fn in cases.items():
+            dt, counts[name] = timed(fn)
+            seconds[name].append(dt)
+    return {name: statistics.median(v) for name, v in seconds.items()}, counts
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import shutil
 
-from _common import OUT, clips, median, report, timed
+from _common import OUT, alternate, clips, report
 
 from vsrdata.preprocess.build import build
 from vsrdata.preprocess.config import BuildConfig
@@ -44,17 +44,11 @@ def main() -> None:
         ),
         "build, full frames (test)": lambda: build_once(source, "full", split=(0.0, 0.0, 1.0)),
     }
-    seconds: dict[str, list[float]] = {name: [] for name in cases}
-    frames: dict[str, int] = {}
-    for _ in range(args.rounds):
-        for name, fn in cases.items():
-            dt, n = timed(fn)
-            seconds[name].append(dt)
-            frames[name] = n
-    decode_fps = frames["decode only"] / median(seconds["decode only"])
+    seconds, frames = alternate(cases, args.rounds)
+    decode_fps = frames["decode only"] / seconds["decode only"]
     rows = []
     for name in cases:
-        fps = frames[name] / median(seconds[name])
+        fps = frames[name] / seconds[name]
         rows.append([name, frames[name], fps, fps / decode_fps])
     report(
         "Build throughput",

@@ -20,7 +20,7 @@ import shutil
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
-from _common import OUT, clips, median, report, timed
+from _common import OUT, alternate, clips, report
 
 from vsrdata.preprocess.build import build
 from vsrdata.preprocess.config import BuildConfig
@@ -93,14 +93,8 @@ def main() -> None:
         "inference, DUF-16L": lambda: predict("duf-16l"),
         "inference, bicubic": lambda: predict("bicubic"),
     }
-    seconds: dict[str, list[float]] = {name: [] for name in cases}
-    counts: dict[str, int] = {}
-    for _ in range(args.rounds):
-        for name, fn in cases.items():
-            dt, n = timed(fn)
-            seconds[name].append(dt)
-            counts[name] = n
-    rate = {name: counts[name] / median(seconds[name]) for name in cases}
+    seconds, counts = alternate(cases, args.rounds)
+    rate = {name: counts[name] / seconds[name] for name in cases}
     base = rate["train, DUF-16L"]
     rows = [
         [name, "frames/s" if name.startswith("inference") else "samples/s", rate[name],
