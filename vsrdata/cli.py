@@ -311,9 +311,9 @@ def main() -> None:
 
 
 # the crawl commands live in their own module and register themselves on `app`
-from vsrdata import cli_crawl, cli_train  # noqa: E402
+from vsrdata import cli_crawl, cli_eval, cli_train  # noqa: E402
 
-__all__ = ["app", "cli_crawl", "cli_train", "main", "run"]
+__all__ = ["app", "cli_crawl", "cli_eval", "cli_train", "main", "run"]
 
 
 if __name__ == "__main__":  # python -m vsrdata.cli: run the importable module, all commands on it

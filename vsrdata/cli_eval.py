@@ -1,0 +1,167 @@
+"""``vsrdata eval`` and ``vsrdata upscale``: argument parsing and display only.
+
+Registered on :data:`vsrdata.cli.app`; the logic is in :mod:`vsrdata.evaluate`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from vsrdata.cli import _choices, _progress, app, err, out
+from vsrdata.errors import UsageError
+from vsrdata.evaluate.infer import TEMPORAL_PADS
+from vsrdata.evaluate.protocol import PROTOCOLS
+from vsrdata.preprocess.degrade import DEGRADATIONS, SCALES
+
+
+class _EvalDisplay:
+    """A bar over clips and one over the frames of the current clip."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.clips = progress.add_task("clips", total=None)
+        self.frames = progress.add_task("frames", total=None)
+        self.started = False
+
+    def __call__(self, kind: str, value: Any) -> None:
+        if kind == "clips":
+            self.progress.update(self.clips, total=value)
+        elif kind == "clip":
+            if self.started:
+                self.progress.advance(self.clips)
+            self.started = True
+            self.progress.update(self.frames, description="frames", completed=0)
+        elif kind == "frames":
+            self.progress.advance(self.frames, value)
+
+    def finish(self) -> None:
+        self.progress.advance(self.clips)
+
+
+def _print_categories(doc: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    from vsrdata.evaluate.report import tables
+
+    for title in ("By category", "All clips"):
+        header, *rows = tables(doc)[title]
+        keep = [i for i, name in enumerate(header) if not name.startswith(("SSIM", "flow"))]
+        table = Table(title=f"{title} (PSNR-Y, dB; SSIM and flow error in the report)")
+        for i in keep:
+            table.add_column(header[i], justify="right", overflow="fold")
+        for row in rows:
+            table.add_row(*(row[i] for i in keep))
+        out.print(table)
+
+
+@app.command("eval")
+def eval_command(
+    dataset: Annotated[
+        Path | None, typer.Argument(help="Dataset folder: its test split is scored.")
+    ] = None,
+    videos: Annotated[
+        Path | None, typer.Option(help="Or a folder of HR clips (videos or frame folders).")
+    ] = None,
+    model: Annotated[
+        list[str] | None,
+        typer.Option(help="A .keras model; repeat for more (bicubic is always in)."),
+    ] = None,
+    report: Annotated[Path, typer.Option(help="Report folder.")] = Path("report"),
+    by_category: Annotated[
+        bool, typer.Option("--by-category", help="Print the per-category table.")
+    ] = False,
+    protocol: Annotated[str, typer.Option(help=_choices(PROTOCOLS))] = "duf",
+    crop_border: Annotated[
+        int | None, typer.Option(help="Border pixels left out (standard protocol).")
+    ] = None,
+    scale: Annotated[int, typer.Option(help=f"With --videos: {_choices(SCALES)}.")] = 4,
+    degradation: Annotated[
+        str, typer.Option(help=f"With --videos: {_choices(DEGRADATIONS)}.")
+    ] = "bd",
+    temporal_pad: Annotated[str, typer.Option(help=_choices(TEMPORAL_PADS))] = "reflect",
+    tile: Annotated[int, typer.Option(help="Tile frames larger than N LR pixels (0: never).")] = 0,
+) -> None:
+    """Score models against bicubic (PSNR/SSIM on Y) per frame, clip and category."""
+    from vsrdata.evaluate.protocol import make_protocol
+    from vsrdata.evaluate.report import write_report
+    from vsrdata.evaluate.run import EvalConfig, evaluate
+
+    scale_of_dataset = None
+    if dataset is not None:
+        from vsrdata.shards.info import load_index
+
+        scale_of_dataset = int(load_index(dataset)["build"]["scale"])
+    config = EvalConfig(
+        dataset=str(dataset) if dataset else None, videos=str(videos) if videos else None,
+        models=tuple(model or ()), scale=scale_of_dataset or scale, degradation=degradation,
+        temporal_pad=temporal_pad, tile=tile,
+    ).validate()  # fmt: skip
+    rules = make_protocol(protocol, crop_border)
+    with _progress() as progress:
+        display = _EvalDisplay(progress)
+        doc = evaluate(config, rules, display)
+        display.finish()
+    paths = write_report(doc, report)
+    if by_category:
+        _print_categories(doc)
+    for skipped in doc["skipped"]:
+        err.print(f"skipped {skipped['clip_id']}: {skipped['reason']}")
+    out.print(f"protocol {doc['protocol']['description']}", soft_wrap=True)
+    out.print(
+        f"report: {paths['html']} (also report.md, results.csv, results.json)", soft_wrap=True
+    )
+
+
+@app.command()
+def upscale(
+    src: Annotated[Path, typer.Argument(metavar="IN", help="A video file.")],
+    dst: Annotated[Path, typer.Argument(metavar="OUT", help="The .mp4 to write.")],
+    model: Annotated[str, typer.Option(help="A .keras model, or bicubic.")] = "bicubic",
+    scale: Annotated[int, typer.Option(help=f"For bicubic: {_choices(SCALES)}.")] = 4,
+    temporal_pad: Annotated[str, typer.Option(help=_choices(TEMPORAL_PADS))] = "reflect",
+    tile: Annotated[int, typer.Option(help="Tile frames larger than N LR pixels.")] = 256,
+    crf: Annotated[int, typer.Option(help="x264 quality (lower is better).")] = 18,
+) -> None:
+    """Upscale a whole video file with a model (or bicubic), keeping fps and audio."""
+    from vsrdata.evaluate.infer import make_upscaler
+    from vsrdata.evaluate.upscale import probe, upscale_video
+
+    if dst.suffix.lower() != ".mp4":
+        raise UsageError(f"OUT must be an .mp4 file, got {dst}")
+    if temporal_pad not in TEMPORAL_PADS:
+        raise UsageError(f"--temporal-pad must be one of {', '.join(TEMPORAL_PADS)}")
+    info = probe(src)
+    if model == "bicubic":
+        upscaler: Any = make_upscaler(model, scale, tile)
+    else:
+        from vsrdata.evaluate.infer import KerasUpscaler
+
+        upscaler = KerasUpscaler(model, tile=tile)
+    columns = (
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[fps]:.2f} frames/s"), TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )  # fmt: skip
+    with Progress(*columns, console=err) as progress:
+        task = progress.add_task("frames", total=info["frames"] or None, fps=0.0)
+
+        def advance(n: int) -> None:
+            progress.advance(task, n)
+            state = progress.tasks[task]
+            progress.update(task, fps=state.completed / max(state.elapsed or 0.0, 1e-9))
+
+        result = upscale_video(src, dst, upscaler, temporal_pad, crf, advance)
+    audio = ", audio copied" if result["audio"] else ""
+    out.print(f"wrote {result['frames']} frames {result['width']}x{result['height']} at "
+              f"{result['fps']:.3f} fps to {dst}{audio}")  # fmt: skip

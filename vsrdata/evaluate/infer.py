@@ -1,0 +1,173 @@
+"""Upscalers: a model (or bicubic) applied to one LR window, tiled when frames are large.
+
+An upscaler maps a uint8 window [T, h, w, 3] to the uint8 HR centre frame [h·r, w·r, 3]
+(rounded like a saved frame). ``bicubic`` is MATLAB ``imresize`` of the uint8 centre frame,
+the baseline of the published tables; a Keras model runs on float32 [0, 1] input.
+
+Tiling: a frame wider or taller than ``tile`` LR pixels is cut into tiles of ``tile``
+pixels, each run with ``overlap`` extra pixels of context on every side, and only the tile's
+own part of the output is kept. With an overlap at least the network's receptive radius
+(8 LR pixels for DUF-16L, 14 for 28L, 26 for 52L; default 32) every kept pixel sees exactly
+the context it would see untiled, so tiled and untiled outputs agree to float precision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vsrdata.errors import InputError, UsageError
+from vsrdata.preprocess.degrade import imresize
+
+TEMPORAL_PADS = ("reflect", "replicate", "zero")
+DEFAULT_OVERLAP = 32
+
+
+class Bicubic:
+    """The bicubic baseline (no weights)."""
+
+    name = "bicubic"
+
+    def __init__(self, scale: int, frames: int = 7) -> None:
+        self.scale, self.frames = scale, frames
+
+    def __call__(self, window: np.ndarray) -> np.ndarray:
+        return imresize(window[len(window) // 2], self.scale)
+
+
+class KerasUpscaler:
+    """A saved Keras model (``.keras``) or a built one, run on one window at a time."""
+
+    def __init__(
+        self, model: Any, name: str | None = None, tile: int = 0, overlap: int = DEFAULT_OVERLAP
+    ) -> None:
+        import tensorflow as tf
+
+        if isinstance(model, str | Path):
+            model = load_model(model)
+        self.model = model
+        self.name = name or model.name
+        self.frames = int(model.input_shape[1])
+        probe = model(np.zeros((1, self.frames, 8, 8, 3), np.float32), training=False)
+        self.scale = int(probe.shape[1]) // 8
+        self.tile, self.overlap = tile, overlap
+        self._run = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+
+    def _infer(self, window: np.ndarray) -> np.ndarray:
+        x = window[None].astype(np.float32) / 255.0
+        return np.asarray(self._run(x))[0]
+
+    def float_output(self, window: np.ndarray) -> np.ndarray:
+        """float32 [H, W, 3] output in [0, 1]-ish (unclipped), tiled if the frame is large."""
+        h, w = window.shape[1:3]
+        if not self.tile or (h <= self.tile and w <= self.tile):
+            return self._infer(window)
+        r, m, t = self.scale, self.overlap, self.tile
+        out = np.empty((h * r, w * r, 3), np.float32)
+        for y0 in range(0, h, t):
+            for x0 in range(0, w, t):
+                y1, x1 = min(y0 + t, h), min(x0 + t, w)
+                ya, xa = max(0, y0 - m), max(0, x0 - m)
+                part = self._infer(window[:, ya : min(h, y1 + m), xa : min(w, x1 + m)])
+                out[y0 * r : y1 * r, x0 * r : x1 * r] = part[
+                    (y0 - ya) * r : (y1 - ya) * r, (x0 - xa) * r : (x1 - xa) * r
+                ]
+        return out
+
+    def __call__(self, window: np.ndarray) -> np.ndarray:
+        return to_uint8(self.float_output(window))
+
+
+def to_uint8(x: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(x.astype(np.float64) * 255.0), 0, 255).astype(np.uint8)
+
+
+def load_model(path: str | Path) -> Any:
+    """A ``.keras`` model saved by vsrdata (its custom layers registered first)."""
+    import keras
+
+    import vsrdata.vsr_models.bicubic
+    import vsrdata.vsr_models.duf  # noqa: F401
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"model {path} does not exist (give a .keras file or 'bicubic')")
+    try:
+        return keras.models.load_model(path)
+    except Exception as exc:  # Keras raises many kinds for a bad file
+        raise InputError(f"cannot load {path} as a Keras model: {exc}") from None
+
+
+def make_upscaler(spec: str, scale: int, tile: int = 0, overlap: int = DEFAULT_OVERLAP) -> Any:
+    """``bicubic`` or the path of a ``.keras`` model."""
+    if spec == "bicubic":
+        return Bicubic(scale)
+    path = Path(spec)
+    name = f"{path.parent.name}/{path.stem}" if path.parent.name else path.stem
+    upscaler = KerasUpscaler(spec, name=name, tile=tile, overlap=overlap)
+    if upscaler.scale != scale:
+        raise UsageError(
+            f"{spec} upscales x{upscaler.scale} but the data is x{scale}; "
+            f"use a x{scale} model or --scale {upscaler.scale}"
+        )
+    return upscaler
+
+
+def source_index(t: int, n: int | None, pad: str) -> int | None:
+    """The frame that stands at position ``t`` of a clip of ``n`` frames (None: unknown
+    length, ``t`` not past the end), or None for a black frame.
+
+    ``reflect`` mirrors without repeating the end frame (t = -1 is frame 1), ``replicate``
+    repeats the end frame, ``zero`` uses black frames (the DUF release's test code).
+    """
+    if t >= 0 and (n is None or t < n):
+        return t
+    if pad == "zero":
+        return None
+    if pad == "replicate":
+        return 0 if t < 0 else (n or 1) - 1
+    if n is None:  # only the start can be reached before the length is known
+        return -t
+    period = 2 * (n - 1) if n > 1 else 1
+    k = abs(t) % period
+    return k if k < n else period - k
+
+
+def temporal_window(frames: list[np.ndarray], index: int, size: int, pad: str) -> np.ndarray:
+    """The ``size`` frames centred on ``index``, padded past the clip's ends."""
+    half, n = size // 2, len(frames)
+    picked = []
+    for t in range(index - half, index + half + 1):
+        k = source_index(t, n, pad)
+        picked.append(np.zeros_like(frames[index]) if k is None else frames[k])
+    return np.stack(picked)
+
+
+def streaming_windows(frames: Iterator[np.ndarray], size: int, pad: str) -> Iterator[np.ndarray]:
+    """``temporal_window`` for every frame of a stream, holding only about ``size`` frames."""
+    half = size // 2
+    buffer: dict[int, np.ndarray] = {}
+    done = 0
+
+    def window(t: int, n: int | None) -> np.ndarray:
+        picked = []
+        for u in range(t - half, t + half + 1):
+            k = source_index(u, n, pad)
+            picked.append(np.zeros_like(buffer[t]) if k is None else buffer[k])
+        for old in [k for k in buffer if k < t - 2 * half]:
+            del buffer[old]
+        return np.stack(picked)
+
+    count = 0
+    for i, frame in enumerate(frames):
+        buffer[i] = frame
+        count = i + 1
+        while done + half <= i:  # every frame the window needs has arrived
+            yield window(done, None)
+            done += 1
+    while done < count:  # the last frames, padded now that the length is known
+        yield window(done, count)
+        done += 1

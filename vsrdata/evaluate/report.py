@@ -1,0 +1,206 @@
+"""Aggregation and the report folder: report.md, results.csv, results.json, report.html.
+
+Means are over the scored frames of a clip, then over clips: per category (one row per
+category: clips, frames, PSNR and SSIM of every model and of bicubic, each model's gain over
+bicubic and the share of clips where it beats bicubic), per clip, and over all clips.
+``results.json`` holds every number, per frame too; the HTML adds plots (matplotlib PNGs
+next to it): the gain per category, per-frame PSNR per clip, and side-by-side crops at each
+clip's worst and best frames.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vsrdata.evaluate.protocol import Protocol
+
+BASELINE = "bicubic"
+
+
+def _aggregate(clips: list[Any], models: list[str]) -> dict[str, Any]:
+    row: dict[str, Any] = {"clips": len(clips), "frames": sum(len(c.frames) for c in clips)}
+    for m in models:
+        row[f"psnr:{m}"] = float(np.mean([c.mean("psnr", m) for c in clips]))
+        row[f"ssim:{m}"] = float(np.mean([c.mean("ssim", m) for c in clips]))
+        flows = [c.flow_error[m] for c in clips if not math.isnan(c.flow_error[m])]
+        row[f"flow_error:{m}"] = float(np.mean(flows)) if flows else None
+        if m != BASELINE:
+            row[f"gain:{m}"] = row[f"psnr:{m}"] - row[f"psnr:{BASELINE}"]
+            wins = [c.mean("psnr", m) > c.mean("psnr", BASELINE) for c in clips]
+            row[f"beats_bicubic:{m}"] = float(np.mean(wins))
+    return row
+
+
+def summarize(
+    results: list[Any],
+    models: list[str],
+    protocol: Protocol,
+    config: Any,
+    degradation: str,
+    skipped: list[dict[str, str]],
+) -> dict[str, Any]:
+    """The results document: settings, per-category, per-clip (with frames) and overall."""
+    categories = sorted({c.category for c in results})
+    per_clip = []
+    for c in results:
+        row = {"clip_id": c.clip_id, "category": c.category, **_aggregate([c], models)}
+        row["per_frame"] = {
+            "frame": c.frames,
+            **{f"psnr:{m}": c.psnr[m] for m in models},
+            **{f"ssim:{m}": c.ssim[m] for m in models},
+        }
+        per_clip.append(row)
+    return {
+        "protocol": {"name": protocol.name, "description": protocol.describe(),
+                     "crop_border": protocol.crop_border, "skip_frames": protocol.skip_frames},
+        "scale": config.scale,
+        "degradation": degradation,
+        "temporal_pad": config.temporal_pad,
+        "source": config.dataset or config.videos,
+        "models": models,
+        "categories": [
+            {"category": k, **_aggregate([c for c in results if c.category == k], models)}
+            for k in categories
+        ],
+        "clips": per_clip,
+        "overall": _aggregate(results, models),
+        "skipped": skipped,
+        "_views": {c.clip_id: c.views for c in results},
+    }  # fmt: skip
+
+
+# -- tables --------------------------------------------------------------------------------------
+
+
+def _columns(models: list[str]) -> list[tuple[str, str]]:
+    cols = [(f"psnr:{m}", f"PSNR {m}") for m in models]
+    cols += [(f"ssim:{m}", f"SSIM {m}") for m in models]
+    for m in models[1:]:
+        cols += [(f"gain:{m}", f"gain {m} (dB)"), (f"beats_bicubic:{m}", f"{m} > bicubic")]
+    cols += [(f"flow_error:{m}", f"flow err {m}") for m in models]
+    return cols
+
+
+def _fmt(key: str, value: Any) -> str:
+    if value is None:
+        return "-"
+    if key.startswith("ssim"):
+        return f"{value:.4f}"
+    if key.startswith("beats"):
+        return f"{value:.0%}"
+    if key.startswith("gain"):
+        return f"{value:+.2f}"
+    return f"{value:.2f}" if isinstance(value, float) else str(value)
+
+
+def _table(rows: list[dict[str, Any]], first: str, models: list[str]) -> list[list[str]]:
+    cols = _columns(models)
+    header = [first, "clips", "frames", *[label for _, label in cols]]
+    body = [
+        [str(r.get(first, "all")), str(r["clips"]), str(r["frames"]),
+         *[_fmt(k, r.get(k)) for k, _ in cols]]
+        for r in rows
+    ]  # fmt: skip
+    return [header, *body]
+
+
+def _markdown(table: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(table[0]) + " |", "|" + "---|" * len(table[0])]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in table[1:]])
+
+
+def tables(doc: dict[str, Any]) -> dict[str, list[list[str]]]:
+    models = doc["models"]
+    return {
+        "By category": _table(doc["categories"], "category", models),
+        "By clip": _table(doc["clips"], "clip_id", models),
+        "All clips": _table([doc["overall"]], "all", models),
+    }
+
+
+# -- files ---------------------------------------------------------------------------------------
+
+
+def write_report(doc: dict[str, Any], folder: str | Path) -> dict[str, Path]:
+    """Write every report file into ``folder``; returns their paths by kind."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    views = doc.pop("_views", {})
+    paths = {
+        "json": folder / "results.json",
+        "csv": folder / "results.csv",
+        "md": folder / "report.md",
+        "html": folder / "report.html",
+    }
+    paths["json"].write_text(json.dumps(doc, indent=2) + "\n")
+    with paths["csv"].open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["clip_id", "category", "frame", "model", "psnr_y", "ssim_y"])
+        for clip in doc["clips"]:
+            frames = clip["per_frame"]
+            for m in doc["models"]:
+                for i, frame in enumerate(frames["frame"]):
+                    writer.writerow([clip["clip_id"], clip["category"], frame, m,
+                                     f"{frames[f'psnr:{m}'][i]:.6f}",
+                                     f"{frames[f'ssim:{m}'][i]:.6f}"])  # fmt: skip
+    head = (
+        f"# vsrdata evaluation\n\nSource: `{doc['source']}`, x{doc['scale']}, degradation "
+        f"`{doc['degradation']}`, temporal padding `{doc['temporal_pad']}`.\n\n"
+        f"Protocol {doc['protocol']['description']}. PSNR in dB and SSIM on Y; means over "
+        "frames within a clip, then over clips. Flow error: mean end-point distance (HR "
+        "pixels) between the optical flow of consecutive outputs and of the ground truth.\n"
+    )
+    body = "".join(f"\n## {title}\n\n{_markdown(t)}\n" for title, t in tables(doc).items())
+    skipped = "".join(f"- `{s['clip_id']}`: {s['reason']}\n" for s in doc["skipped"])
+    paths["md"].write_text(head + body + (f"\n## Skipped\n\n{skipped}" if skipped else ""))
+    from vsrdata.evaluate.plots import write_plots
+
+    figures = write_plots(doc, views, folder)
+    paths["html"].write_text(_html(doc, figures))
+    return paths
+
+
+def _html_table(table: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in table[0])
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in table[1:]
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def _html(doc: dict[str, Any], figures: dict[str, Any]) -> str:
+    parts = [
+        "<!doctype html><meta charset='utf-8'><title>vsrdata evaluation</title>",
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}"
+        "img{max-width:100%}</style>",
+        "<h1>vsrdata evaluation</h1>",
+        f"<p>Source <code>{html.escape(str(doc['source']))}</code>, x{doc['scale']}, "
+        f"degradation {html.escape(doc['degradation'])}. Protocol "
+        f"{html.escape(doc['protocol']['description'])}.</p>",
+    ]
+    for title, table in tables(doc).items():
+        parts.append(f"<h2>{title}</h2>{_html_table(table)}")
+        if title == "By category" and figures.get("gain"):
+            parts.append(f"<p><img src='{figures['gain']}' alt='gain per category'></p>")
+    for clip in doc["clips"]:
+        cid = clip["clip_id"]
+        parts.append(f"<h3>{html.escape(cid)} ({html.escape(clip['category'])})</h3>")
+        for key in ("curve", "worst", "best"):
+            name = figures.get("clips", {}).get(cid, {}).get(key)
+            if name:
+                parts.append(f"<p><img src='{name}' alt='{key}'></p>")
+    if doc["skipped"]:
+        items = "".join(
+            f"<li>{html.escape(s['clip_id'])}: {html.escape(s['reason'])}</li>"
+            for s in doc["skipped"]
+        )
+        parts.append(f"<h2>Skipped</h2><ul>{items}</ul>")
+    return "\n".join(parts) + "\n"

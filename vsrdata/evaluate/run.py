@@ -1,0 +1,227 @@
+"""``evaluate(config)``: score models against bicubic per frame, clip and category.
+
+Inputs: a dataset's test split (full frames; each sample is one LR window and its HR centre
+frame, grouped by clip in frame order) or a folder of HR clips (video files or folders of
+frame images, the layout of Vid4 and REDS4), degraded here with ``bd`` or ``bi`` and padded
+in time at the clip's ends (``temporal_pad``).
+
+Means are over the scored frames of a clip, then over clips (per category and overall). An
+unreadable clip is reported and skipped; the others are scored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vsrdata.errors import ClipError, InputError, UsageError
+from vsrdata.evaluate.infer import TEMPORAL_PADS, Bicubic, make_upscaler, temporal_window
+from vsrdata.evaluate.metrics import flow_error, psnr, ssim
+from vsrdata.evaluate.protocol import Protocol
+from vsrdata.preprocess.degrade import DEGRADATIONS, degrade
+from vsrdata.preprocess.video import FrameStream, discover
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    dataset: str | None = None  # a dataset folder (its test split) ...
+    videos: str | None = None  # ... or a folder of HR clips
+    models: tuple[str, ...] = ()  # .keras paths; bicubic is always added
+    scale: int = 4
+    degradation: str = "bd"
+    temporal_pad: str = "reflect"
+    tile: int = 0
+    frames: int = 7
+
+    def validate(self) -> EvalConfig:
+        if (self.dataset is None) == (self.videos is None):
+            raise UsageError("give a DATASET folder or --videos DIR (one of them)")
+        if self.degradation not in DEGRADATIONS:
+            raise UsageError(f"--degradation must be one of {', '.join(DEGRADATIONS)}")
+        if self.temporal_pad not in TEMPORAL_PADS:
+            raise UsageError(f"--temporal-pad must be one of {', '.join(TEMPORAL_PADS)}")
+        if self.tile < 0 or 0 < self.tile < 16:
+            raise UsageError("--tile is 0 (whole frames) or at least 16 LR pixels")
+        return self
+
+
+@dataclass
+class Clip:
+    """One clip's frames as (frame id, LR window, HR frame), and what it is."""
+
+    clip_id: str
+    category: str
+    frames: Callable[[], Iterator[tuple[int, np.ndarray, np.ndarray]]]
+    padded: bool  # windows at the ends hold padding: the protocol's end exclusions apply
+
+
+@dataclass
+class ClipResult:
+    clip_id: str
+    category: str
+    frames: list[int] = field(default_factory=list)
+    psnr: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    ssim: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    flow_error: dict[str, float] = field(default_factory=dict)
+    views: dict[str, dict[str, Any]] = field(default_factory=dict)  # worst/best frame images
+
+    def mean(self, metric: str, model: str) -> float:
+        return float(np.mean(getattr(self, metric)[model]))
+
+
+# -- inputs --------------------------------------------------------------------------------------
+
+
+def dataset_clips(root: str, frames: int, scale: int) -> tuple[list[Clip], dict[str, Any]]:
+    """The test split of a dataset, one Clip per clip (samples sorted by centre frame)."""
+    from vsrdata.shards.info import load_index
+    from vsrdata.shards.reader import iter_samples
+
+    index = load_index(root)
+    build = index["build"]
+    if int(build["scale"]) != scale:
+        raise UsageError(f"{root} was built for x{build['scale']}; use --scale {build['scale']}")
+    if int(build["frames"]) != frames:
+        raise UsageError(f"{root} has windows of {build['frames']} frames; models take {frames}")
+    if "test" not in index["splits"]:
+        raise UsageError(f"{root} has no test split to evaluate")
+    by_clip: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for sample in iter_samples(root, "test", decode=False):
+        by_clip[sample["clip_id"]].append(sample)
+
+    def frames_of(samples: list[dict[str, Any]]) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        from vsrdata.shards.reader import decode_png
+
+        for s in sorted(samples, key=lambda s: (s["shot"], s["center"])):
+            lr = np.stack([decode_png(b) for b in s["lr"]])
+            yield int(s["center"]), lr, decode_png(s["hr"])
+
+    clips = [
+        Clip(cid, rows[0]["category"], partial(frames_of, rows), padded=False)
+        for cid, rows in sorted(by_clip.items())
+    ]
+    return clips, build
+
+
+def video_clips(folder: str, config: EvalConfig) -> list[Clip]:
+    """HR clips under ``folder``, degraded to LR here and padded at their ends."""
+
+    def frames_of(ref: Any) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        hr = list(FrameStream(ref))
+        if not hr:
+            raise ClipError(f"{ref.path} has no readable frames")
+        lr = [degrade(f, config.degradation, config.scale) for f in hr]
+        for t in range(len(hr)):
+            window = temporal_window(lr, t, config.frames, config.temporal_pad)
+            yield t, window, crop_to_scale(hr[t], config.scale)
+
+    refs = discover(Path(folder))
+    if not refs:
+        raise InputError(f"{folder} holds no video files or frame folders")
+    return [Clip(r.clip_id, r.category, partial(frames_of, r), padded=True) for r in refs]
+
+
+def crop_to_scale(hr: np.ndarray, scale: int) -> np.ndarray:
+    """HR cropped to a multiple of the scale (what the degradation's LR upscales back to)."""
+    h, w = hr.shape[0] // scale * scale, hr.shape[1] // scale * scale
+    return hr[:h, :w]
+
+
+# -- scoring -------------------------------------------------------------------------------------
+
+
+def _view_crop(gt: np.ndarray, base: np.ndarray, size: int = 160) -> tuple[int, int, int]:
+    """(y, x, side) of the square crop where the baseline errs most (for the report)."""
+    import cv2
+
+    side = min(size, gt.shape[0], gt.shape[1])
+    err = np.abs(gt.astype(np.float32) - base.astype(np.float32)).mean(axis=2)
+    score = cv2.boxFilter(err, -1, (side, side), normalize=True, borderType=cv2.BORDER_CONSTANT)
+    half = side // 2
+    inner = score[half : gt.shape[0] - side + half + 1, half : gt.shape[1] - side + half + 1]
+    y, x = np.unravel_index(int(np.argmax(inner)), inner.shape)
+    return int(y), int(x), side
+
+
+def score_clip(
+    clip: Clip, upscalers: list[Any], protocol: Protocol, progress: Callable[[int], None]
+) -> ClipResult:
+    """Per-frame PSNR/SSIM of every upscaler on one clip, flow error, and two views."""
+    result = ClipResult(clip.clip_id, clip.category)
+    outputs: dict[str, list[np.ndarray]] = defaultdict(list)
+    truth: list[np.ndarray] = []
+    items = list(clip.frames())  # windows of one clip (bounded by the clip, not the set)
+    main = upscalers[-1].name  # the views follow the last model (bicubic when alone)
+    for position, (frame, window, hr) in enumerate(items):
+        progress(1)
+        if clip.padded and not protocol.scored(position, len(items)):
+            continue
+        result.frames.append(frame)
+        truth.append(hr)
+        for up in upscalers:
+            out = up(window)
+            if out.shape != hr.shape:
+                raise InputError(f"{up.name} gave {out.shape} for a {hr.shape} frame")
+            b = protocol.crop_border
+            result.psnr[up.name].append(psnr(out, hr, b, protocol.y_channel))
+            result.ssim[up.name].append(ssim(out, hr, b, protocol.y_channel))
+            outputs[up.name].append(out)
+    if not result.frames:
+        raise ClipError(f"{clip.clip_id}: no frame is scored under the {protocol.name} protocol")
+    for name, outs in outputs.items():
+        errors = flow_error(outs, truth, protocol.crop_border) if len(outs) > 1 else []
+        result.flow_error[name] = float(np.mean(errors)) if errors else float("nan")
+    for label, pick in (("worst", np.argmin), ("best", np.argmax)):
+        i = int(pick(result.psnr[main]))
+        y, x, side = _view_crop(truth[i], outputs["bicubic"][i])
+        images = {"ground truth": truth[i], **{n: outs[i] for n, outs in outputs.items()}}
+        result.views[label] = {
+            "frame": result.frames[i],
+            "psnr": {n: result.psnr[n][i] for n in outputs},
+            "images": {n: img[y : y + side, x : x + side] for n, img in images.items()},
+        }
+    return result
+
+
+def evaluate(
+    config: EvalConfig, protocol: Protocol, progress: Callable[[str, Any], None] | None = None
+) -> dict[str, Any]:
+    """Score every clip; returns the results document (see :mod:`vsrdata.evaluate.report`)."""
+    config.validate()
+    notify = progress or (lambda kind, value: None)
+    upscalers: list[Any] = [Bicubic(config.scale, config.frames)]
+    for spec in config.models:
+        up = make_upscaler(spec, config.scale, config.tile)
+        if up.frames != config.frames:
+            raise UsageError(f"{spec} takes {up.frames} frames, the data has {config.frames}")
+        if up.name in {u.name for u in upscalers}:
+            raise UsageError(f"two models are named {up.name!r}; rename one of the files")
+        upscalers.append(up)
+    if config.dataset is not None:
+        clips, build = dataset_clips(config.dataset, config.frames, config.scale)
+        degradation = build["degradation"]
+    else:
+        clips, degradation = video_clips(str(config.videos), config), config.degradation
+    notify("clips", len(clips))
+    results, skipped = [], []
+    for clip in clips:
+        notify("clip", clip.clip_id)
+        try:
+            results.append(score_clip(clip, upscalers, protocol, lambda n: notify("frames", n)))
+        except ClipError as exc:
+            log.warning("skipped %s: %s", clip.clip_id, exc)
+            skipped.append({"clip_id": clip.clip_id, "reason": str(exc)})
+    if not results:
+        raise InputError("no clip could be scored: " + "; ".join(s["reason"] for s in skipped))
+    from vsrdata.evaluate.report import summarize
+
+    return summarize(results, [u.name for u in upscalers], protocol, config, degradation, skipped)
