@@ -20,6 +20,7 @@ demo: $(STAMP)
 	$(VSRDATA) build $(DEMO)/clips --out $(DEMO)/dataset --split 0.6,0.2,0.2 --group-size 2
 	$(VSRDATA) info $(DEMO)/dataset
 	$(VSRDATA) train $(DEMO)/dataset --out $(DEMO)/run --preset cpu-quick
+	$(VSRDATA) eval $(DEMO)/dataset --model $(DEMO)/run/best.keras --by-category --report $(DEMO)/report
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check vsrdata tests bench
@@ -35,6 +36,7 @@ bench: $(STAMP)
 	$(PY) bench/motion_cost.py
 	$(PY) bench/png_settings.py
 	$(PY) bench/train_throughput.py
+	$(PY) bench/eval_throughput.py
 
 clean:
 	rm -rf $(DEMO) .pytest_cache .mypy_cache .ruff_cache

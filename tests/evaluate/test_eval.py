@@ -1,0 +1,192 @@
+"""Evaluation: protocols, temporal padding, tiling, aggregation, the report, eval and upscale."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from vsrdata.errors import UsageError
+from vsrdata.evaluate.infer import streaming_windows, temporal_window
+from vsrdata.evaluate.protocol import make_protocol
+from vsrdata.evaluate.report import summarize, write_report
+from vsrdata.evaluate.run import ClipResult, EvalConfig
+from vsrdata.preprocess.synth import synthesize
+
+
+def vsrdata(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "vsrdata", *args], capture_output=True,
+                          text=True, timeout=600)  # fmt: skip
+
+
+def test_protocols() -> None:
+    duf = make_protocol("duf")
+    assert (duf.crop_border, duf.skip_frames) == (8, 2)
+    assert [duf.scored(i, 7) for i in range(7)] == [False, False, True, True, True, False, False]
+    standard = make_protocol("standard", 4)
+    assert standard.crop_border == 4 and all(standard.scored(i, 3) for i in range(3))
+    with pytest.raises(UsageError, match="--protocol must be one of"):
+        make_protocol("vimeo")
+    with pytest.raises(UsageError, match="crops 8 pixels"):
+        make_protocol("duf", 4)
+
+
+@pytest.mark.parametrize(
+    ("pad", "expected"),
+    [("reflect", [3, 2, 1, 0, 1, 2, 3]), ("replicate", [0, 0, 0, 0, 1, 2, 3]),
+     ("zero", [-1, -1, -1, 0, 1, 2, 3])],
+)  # fmt: skip
+def test_temporal_padding(pad: str, expected: list[int]) -> None:
+    frames = [np.full((2, 2, 3), 10 + i, np.uint8) for i in range(5)]
+    window = temporal_window(frames, 0, 7, pad)
+    assert [int(f[0, 0, 0]) - 10 if f.any() else -1 for f in window] == expected
+    for n in (1, 2, 4, 9):  # streaming gives the same windows with a bounded buffer
+        clip = frames[:n] if n <= 5 else frames + frames[:4]
+        whole = [temporal_window(clip, t, 7, pad) for t in range(n)]
+        stream = list(streaming_windows(iter(clip), 7, pad))
+        assert len(stream) == n and all(
+            np.array_equal(a, b) for a, b in zip(whole, stream, strict=True)
+        )
+
+
+def test_tiled_inference_matches_untiled() -> None:
+    pytest.importorskip("tensorflow")
+    from vsrdata.evaluate.infer import KerasUpscaler
+    from vsrdata.vsr_models.registry import build_model
+
+    window = np.random.default_rng(0).integers(0, 256, (7, 45, 58, 3), dtype=np.uint8)
+    model = build_model("duf-16l", 2)
+    whole = KerasUpscaler(model).float_output(window)
+    tiled = KerasUpscaler(model, tile=16).float_output(window)
+    assert whole.shape == tiled.shape == (90, 116, 3)
+    assert float(np.max(np.abs(whole - tiled))) < 1e-4
+
+
+def clip_result(cid: str, category: str, bic: list[float], duf: list[float]) -> ClipResult:
+    r = ClipResult(cid, category, frames=list(range(len(bic))))
+    r.psnr["bicubic"], r.psnr["duf"] = bic, duf
+    r.ssim["bicubic"], r.ssim["duf"] = [0.5] * len(bic), [0.75] * len(bic)
+    r.flow_error.update({"bicubic": 0.2, "duf": 0.1})
+    return r
+
+
+def known_doc() -> dict[str, Any]:
+    results = [
+        clip_result("a", "pan", [20.0, 22.0], [23.0, 25.0]),  # clip means 21 / 24
+        clip_result("b", "pan", [30.0, 30.0, 30.0, 30.0], [29.0] * 4),  # 30 / 29
+        clip_result("c", "zoom", [25.0], [26.5]),
+    ]
+    config = EvalConfig(videos="v", models=("duf.keras",))
+    return summarize(results, ["bicubic", "duf"], make_protocol("duf"), config, "bd", [])
+
+
+def test_means_are_over_frames_then_clips() -> None:
+    doc = known_doc()
+    pan, zoom = doc["categories"]
+    assert (pan["category"], pan["clips"], pan["frames"]) == ("pan", 2, 6)
+    assert pan["psnr:bicubic"] == 25.5 and pan["psnr:duf"] == 26.5  # not the frame mean
+    assert pan["gain:duf"] == 1.0 and pan["beats_bicubic:duf"] == 0.5
+    assert zoom["gain:duf"] == 1.5 and zoom["beats_bicubic:duf"] == 1.0
+    overall = doc["overall"]
+    assert overall["psnr:duf"] == pytest.approx((24 + 29 + 26.5) / 3)
+    assert overall["beats_bicubic:duf"] == pytest.approx(2 / 3)
+
+
+def test_report_files_hold_the_numbers(tmp_path: Path) -> None:
+    doc = known_doc()
+    paths = write_report(doc, tmp_path)
+    saved = json.loads(paths["json"].read_text())
+    assert saved["categories"][0]["psnr:duf"] == 26.5
+    assert saved["clips"][1]["per_frame"]["psnr:duf"] == [29.0] * 4
+    rows = paths["csv"].read_text().splitlines()
+    assert rows[0] == "clip_id,category,frame,model,psnr_y,ssim_y" and len(rows) == 1 + 2 * 7
+    md = paths["md"].read_text()
+    assert "| pan | 2 | 6 | 25.50 | 26.50 |" in md and "Protocol duf" in md
+    page = paths["html"].read_text()
+    assert "gain_by_category.png" in page and (tmp_path / "gain_by_category.png").stat().st_size
+    assert (tmp_path / "a.psnr.png").exists()
+
+
+@pytest.mark.slow
+def test_eval_videos_skips_a_broken_clip(tmp_path: Path) -> None:
+    clips = tmp_path / "clips"
+    synthesize(clips, clips=2, seconds=0.4, size=(96, 64), seed=2)
+    (clips / "pan" / "broken.mp4").write_bytes(b"\x00not a video" * 10)
+    res = vsrdata("eval", "--videos", str(clips), "--report", str(tmp_path / "r"),
+                  "--protocol", "standard", "--crop-border", "4", "--by-category")  # fmt: skip
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "skipped pan/broken.mp4" in res.stderr
+    doc = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert [c["clip_id"] for c in doc["clips"]] == ["pan/pan_000.mp4", "zoom/zoom_001.mp4"]
+    assert all(len(c["per_frame"]["frame"]) == 10 for c in doc["clips"])  # all frames
+    assert doc["protocol"]["crop_border"] == 4 and doc["skipped"][0]["clip_id"].endswith("mp4")
+    assert (tmp_path / "r" / "pan_pan_000.mp4.worst.png").exists()
+
+
+@pytest.mark.slow
+def test_eval_dataset_with_a_model_and_a_scale_mismatch(built: Path, tmp_path: Path) -> None:
+    pytest.importorskip("tensorflow")
+    from vsrdata.vsr_models.registry import build_model
+
+    build_model("duf-16l", 4).save(tmp_path / "duf4.keras")
+    build_model("duf-16l", 2).save(tmp_path / "duf2.keras")
+    res = vsrdata("eval", str(built), "--model", str(tmp_path / "duf4.keras"),
+                  "--report", str(tmp_path / "r"))  # fmt: skip
+    assert res.returncode == 0, res.stderr[-2000:]
+    doc = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert doc["models"] == ["bicubic", f"{tmp_path.name}/duf4"]
+    assert doc["protocol"]["name"] == "duf" and doc["clips"]
+    res = vsrdata("eval", str(built), "--model", str(tmp_path / "duf2.keras"),
+                  "--report", str(tmp_path / "r2"))  # fmt: skip
+    assert res.returncode == 2 and "upscales x2 but the data is x4" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def clip_with_audio(path: Path, frames: int = 12, fps: int = 10) -> None:
+    import av
+
+    rng = np.random.default_rng(0)
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        audio = out.add_stream("aac", rate=16000)
+        for i in range(frames):
+            img = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts = i
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+        samples = 16000 * frames // fps
+        tone = (0.2 * np.sin(np.arange(samples) / 8.0)).astype(np.float32)[None]
+        for start in range(0, samples, 1024):
+            chunk = av.AudioFrame.from_ndarray(tone[:, start : start + 1024], format="fltp",
+                                               layout="mono")  # fmt: skip
+            chunk.sample_rate, chunk.pts = 16000, start
+            out.mux(audio.encode(chunk))
+        out.mux(audio.encode(None))
+
+
+def test_upscale_writes_a_video_of_the_right_size_rate_and_length(tmp_path: Path) -> None:
+    from vsrdata.evaluate.upscale import probe
+
+    src, dst = tmp_path / "in.mp4", tmp_path / "out" / "up.mp4"
+    clip_with_audio(src)
+    res = vsrdata("upscale", str(src), str(dst), "--model", "bicubic", "--scale", "2")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "wrote 12 frames 128x96" in res.stdout and "audio copied" in res.stdout
+    info = probe(dst)
+    assert (info["width"], info["height"], info["fps"]) == (128, 96, Fraction(10))
+    assert info["audio"]
+    import av
+
+    with av.open(str(dst)) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 12
+    assert not list(dst.parent.glob(".*partial*"))
+    bad = vsrdata("upscale", str(tmp_path / "missing.mp4"), str(dst))
+    assert bad.returncode == 1 and "does not exist" in bad.stderr
