@@ -57,8 +57,11 @@ def summarize(
             **{f"ssim:{m}": c.ssim[m] for m in models},
         }
         per_clip.append(row)
+    description = protocol.describe()
+    if config.dataset is not None and protocol.skip_frames:
+        description += " (none here: a dataset's test windows lie wholly inside their shots)"
     return {
-        "protocol": {"name": protocol.name, "description": protocol.describe(),
+        "protocol": {"name": protocol.name, "description": description,
                      "crop_border": protocol.crop_border, "skip_frames": protocol.skip_frames},
         "scale": config.scale,
         "degradation": degradation,
