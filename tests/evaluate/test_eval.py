@@ -190,3 +190,25 @@ def test_upscale_writes_a_video_of_the_right_size_rate_and_length(tmp_path: Path
     assert not list(dst.parent.glob(".*partial*"))
     bad = vsrdata("upscale", str(tmp_path / "missing.mp4"), str(dst))
     assert bad.returncode == 1 and "does not exist" in bad.stderr
+
+
+def test_duf_protocol_leaves_out_the_padded_end_frames() -> None:
+    from vsrdata.evaluate.infer import Bicubic
+    from vsrdata.evaluate.run import Clip, score_clip
+
+    rng = np.random.default_rng(3)
+    hr = [rng.integers(0, 256, (48, 48, 3), dtype=np.uint8) for _ in range(8)]
+    lr = [f[::4, ::4] for f in hr]
+
+    def frames() -> Any:
+        for t in range(8):
+            yield t, temporal_window(lr, t, 7, "reflect"), hr[t]
+
+    seen: list[int] = []
+    padded = score_clip(Clip("c", "pan", frames, padded=True), [Bicubic(4)],
+                        make_protocol("duf"), seen.append)  # fmt: skip
+    assert padded.frames == [2, 3, 4, 5] and len(seen) == 8
+    assert len(padded.psnr["bicubic"]) == 4 and set(padded.views) == {"worst", "best"}
+    inside = score_clip(Clip("c", "pan", frames, padded=False), [Bicubic(4)],
+                        make_protocol("duf"), seen.append)  # fmt: skip
+    assert inside.frames == list(range(8))  # dataset windows hold no padding
