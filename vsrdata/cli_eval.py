@@ -141,6 +141,8 @@ def upscale(
         raise UsageError(f"OUT must be an .mp4 file, got {dst}")
     if temporal_pad not in TEMPORAL_PADS:
         raise UsageError(f"--temporal-pad must be one of {', '.join(TEMPORAL_PADS)}")
+    if tile < 0 or 0 < tile < 16:
+        raise UsageError("--tile is 0 (whole frames) or at least 16 LR pixels")
     info = probe(src)
     if model == "bicubic":
         upscaler: Any = make_upscaler(model, scale, tile)

@@ -176,5 +176,7 @@ def convert_duf(
 
     model = convert_official(params)
     out_file.parent.mkdir(parents=True, exist_ok=True)
-    model.save(out_file)
+    partial = out_file.with_name(f".{out_file.stem}-partial.keras")
+    model.save(partial)
+    partial.replace(out_file)
     out.print(f"wrote {model.name} ({model.count_params():,} parameters) to {out_file}")

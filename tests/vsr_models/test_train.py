@@ -275,3 +275,19 @@ def test_cli_trains_with_two_local_workers(built: Path, tmp_path: Path) -> None:
     assert sorted(p.name for p in (run / "ckpt").iterdir() if p.suffix == ".index") == [
         "ckpt-3.index"
     ]
+
+
+def test_resume_forgets_validations_of_redone_steps(tmp_path: Path) -> None:
+    from vsrdata.vsr_models.run_folder import RunFolder
+
+    folder = RunFolder(tmp_path)
+    for step in (100, 200, 300):
+        folder.record({"step": step, "psnr_y": 20.0 + step / 100})
+    folder.mark_best({"step": 300, "psnr_y": 23.0})
+    (tmp_path / "best.keras").write_bytes(b"model of step 300")
+    folder.rewind(250)  # resumed from the checkpoint of step 250
+    assert [h["step"] for h in folder.history()] == [100, 200]
+    assert folder.best() is None and not (tmp_path / "best.keras").exists()
+    folder.mark_best({"step": 200, "psnr_y": 22.0})
+    folder.rewind(200)
+    assert folder.best() == {"step": 200, "psnr_y": 22.0}

@@ -53,6 +53,8 @@ class KerasUpscaler:
         self.frames = int(model.input_shape[1])
         probe = model(np.zeros((1, self.frames, 8, 8, 3), np.float32), training=False)
         self.scale = int(probe.shape[1]) // 8
+        if tile < 0 or 0 < tile < 16 or overlap < 0:
+            raise UsageError("tile is 0 (whole frames) or at least 16 LR pixels; overlap >= 0")
         self.tile, self.overlap = tile, overlap
         self._run = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
 

@@ -38,9 +38,9 @@ def write_plots(doc: dict[str, Any], views: dict[str, Any], folder: Path) -> dic
         fig.savefig(folder / "gain_by_category.png", dpi=100)
         plt.close(fig)
         figures["gain"] = "gain_by_category.png"
-    for clip in doc["clips"]:
+    for number, clip in enumerate(doc["clips"]):
         cid, frames = clip["clip_id"], clip["per_frame"]
-        stem = _safe(cid)
+        stem = f"{number:03d}-{_safe(cid)}"
         entry: dict[str, str] = {}
         fig, ax = plt.subplots(figsize=(6, 2.6))
         for m in models:

@@ -42,5 +42,7 @@ def make_protocol(name: str, crop_border: int | None = None) -> Protocol:
             raise UsageError("--protocol duf crops 8 pixels; use --protocol standard to choose")
         return Protocol("duf", 8, 2)
     if name == "standard":
+        if crop_border is not None and crop_border < 0:
+            raise UsageError(f"--crop-border must be >= 0, got {crop_border}")
         return Protocol("standard", 0 if crop_border is None else crop_border, 0)
     raise UsageError(f"--protocol must be one of {', '.join(PROTOCOLS)}, got {name!r}")

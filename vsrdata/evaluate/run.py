@@ -25,10 +25,11 @@ from vsrdata.errors import ClipError, InputError, UsageError
 from vsrdata.evaluate.infer import TEMPORAL_PADS, Bicubic, make_upscaler, temporal_window
 from vsrdata.evaluate.metrics import flow_error, psnr, ssim
 from vsrdata.evaluate.protocol import Protocol
-from vsrdata.preprocess.degrade import DEGRADATIONS, degrade
+from vsrdata.preprocess.degrade import DEGRADATIONS, SCALES, degrade
 from vsrdata.preprocess.video import FrameStream, discover
 
 log = logging.getLogger(__name__)
+PSNR_CAP = 100.0  # identical frames score this instead of inf (which JSON cannot hold)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class EvalConfig:
     def validate(self) -> EvalConfig:
         if (self.dataset is None) == (self.videos is None):
             raise UsageError("give a DATASET folder or --videos DIR (one of them)")
+        if self.scale not in SCALES:
+            raise UsageError(f"--scale must be one of {', '.join(map(str, SCALES))}")
         if self.degradation not in DEGRADATIONS:
             raise UsageError(f"--degradation must be one of {', '.join(DEGRADATIONS)}")
         if self.temporal_pad not in TEMPORAL_PADS:
@@ -116,13 +119,13 @@ def video_clips(folder: str, config: EvalConfig) -> list[Clip]:
     """HR clips under ``folder``, degraded to LR here and padded at their ends."""
 
     def frames_of(ref: Any) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-        hr = list(FrameStream(ref))
-        if not hr:
-            raise ClipError(f"{ref.path} has no readable frames")
+        hr = [crop_to_scale(f, config.scale) for f in FrameStream(ref)]
+        if not hr or min(hr[0].shape[:2]) < 16 * config.scale:
+            raise ClipError(f"{ref.path} has no frames of at least {16 * config.scale} pixels")
         lr = [degrade(f, config.degradation, config.scale) for f in hr]
         for t in range(len(hr)):
             window = temporal_window(lr, t, config.frames, config.temporal_pad)
-            yield t, window, crop_to_scale(hr[t], config.scale)
+            yield t, window, hr[t]
 
     refs = discover(Path(folder))
     if not refs:
@@ -172,8 +175,13 @@ def score_clip(
             if out.shape != hr.shape:
                 raise InputError(f"{up.name} gave {out.shape} for a {hr.shape} frame")
             b = protocol.crop_border
-            result.psnr[up.name].append(psnr(out, hr, b, protocol.y_channel))
-            result.ssim[up.name].append(ssim(out, hr, b, protocol.y_channel))
+            try:
+                score = psnr(out, hr, b, protocol.y_channel)
+                structure = ssim(out, hr, b, protocol.y_channel)
+            except ValueError as exc:  # frames too small for the border or the window
+                raise ClipError(f"{clip.clip_id}: {exc}") from None
+            result.psnr[up.name].append(min(score, PSNR_CAP))
+            result.ssim[up.name].append(structure)
             outputs[up.name].append(out)
     if not result.frames:
         raise ClipError(f"{clip.clip_id}: no frame is scored under the {protocol.name} protocol")

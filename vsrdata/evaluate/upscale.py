@@ -8,6 +8,8 @@ copies its first audio track, packet for packet, when there is one.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -17,6 +19,8 @@ import numpy as np
 
 from vsrdata.errors import InputError
 from vsrdata.evaluate.infer import streaming_windows
+
+log = logging.getLogger(__name__)
 
 
 def _open(path: Path) -> Any:
@@ -47,6 +51,19 @@ def probe(path: str | Path) -> dict[str, Any]:
         container.close()
 
 
+def _copy_audio(packet: Any, stream: Any, offset: float) -> Any:
+    """The audio packet moved to ``stream`` and ``offset`` seconds earlier (None: drop)."""
+    if packet.dts is None or packet.pts is None:
+        return None
+    shift = round(offset / packet.time_base)
+    if packet.pts - shift < 0:  # audio before the first video frame
+        return None
+    packet.pts -= shift
+    packet.dts -= shift
+    packet.stream = stream
+    return packet
+
+
 def upscale_video(
     src: str | Path,
     dst: str | Path,
@@ -55,32 +72,45 @@ def upscale_video(
     crf: int = 18,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
-    """Upscale every frame of ``src`` into ``dst`` (.mp4); returns what was written."""
+    """Upscale every frame of ``src`` into ``dst`` (.mp4); returns what was written.
+
+    Output frames are numbered at the input's average frame rate from 0; the audio is
+    shifted by the first video frame's start time so the two stay together. An audio codec
+    MP4 cannot hold is dropped with a warning. A failure removes the partial output.
+    """
     import av
 
     src, dst = Path(src), Path(dst)
     info = probe(src)
-    source = _open(src)
-    video = source.streams.video[0]
-    audio = source.streams.audio[0] if source.streams.audio else None
     dst.parent.mkdir(parents=True, exist_ok=True)
     partial = dst.with_name(f".{dst.stem}.partial{dst.suffix}")
-    sink = av.open(str(partial), "w", format="mp4")
+    source = _open(src)
+    sink = None
     try:
+        video = source.streams.video[0]
+        audio = source.streams.audio[0] if source.streams.audio else None
+        start = float(video.start_time * video.time_base) if video.start_time else 0.0
+        sink = av.open(str(partial), "w", format="mp4")
         width = info["width"] * upscaler.scale // 2 * 2  # yuv420p needs even sides
         height = info["height"] * upscaler.scale // 2 * 2
         out_video = sink.add_stream("libx264", rate=info["fps"])
         out_video.width, out_video.height, out_video.pix_fmt = width, height, "yuv420p"
         out_video.options = {"crf": str(crf), "preset": "medium"}
-        out_audio = sink.add_stream_from_template(audio) if audio is not None else None
+        out_audio = None
+        if audio is not None:
+            try:
+                out_audio = sink.add_stream_from_template(audio)
+            except ValueError as exc:
+                log.warning("%s: audio not copied (%s)", src, exc)
+                audio = None
 
         def frames() -> Iterator[np.ndarray]:
             streams = [video] if audio is None else [video, audio]
             for packet in source.demux(*streams):
                 if packet.stream is audio:
-                    if packet.dts is not None:
-                        packet.stream = out_audio
-                        sink.mux(packet)
+                    moved = _copy_audio(packet, out_audio, start)
+                    if moved is not None:
+                        sink.mux(moved)
                     continue
                 for frame in packet.decode():
                     yield frame.to_ndarray(format="rgb24")
@@ -96,13 +126,22 @@ def upscale_video(
             if progress:
                 progress(1)
         sink.mux(out_video.encode(None))
-    except BaseException:
         sink.close()
-        source.close()
-        partial.unlink(missing_ok=True)
+    except av.error.FFmpegError as exc:
+        _discard(sink, partial)
+        raise InputError(f"cannot upscale {src}: {exc}") from None
+    except BaseException:
+        _discard(sink, partial)
         raise
-    sink.close()
-    source.close()
+    finally:
+        source.close()
     partial.replace(dst)
     return {"frames": count, "width": width, "height": height, "fps": float(info["fps"]),
             "audio": audio is not None, "path": str(dst)}  # fmt: skip
+
+
+def _discard(sink: Any, partial: Path) -> None:
+    if sink is not None:
+        with contextlib.suppress(Exception):  # a broken container may not close; it goes
+            sink.close()
+    partial.unlink(missing_ok=True)

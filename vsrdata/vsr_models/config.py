@@ -53,7 +53,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 # different runs together, so a changed value is refused (the rest may change on resume).
 RUN_IDENTITY = (
     "model", "scale", "batch_size", "patch", "lr", "schedule", "warmup", "decay_epochs",
-    "decay_factor", "seed", "precision", "format",
+    "decay_factor", "seed", "precision", "format", "shuffle_buffer",
 )  # fmt: skip
 
 

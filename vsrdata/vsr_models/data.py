@@ -32,6 +32,11 @@ def check_dataset(path: str | Path, scale: int, frames: int) -> dict[str, Any]:
             f"{path} has windows of {build['frames']} frames but the model takes {frames}; "
             f"rebuild the dataset with --frames {frames}"
         )
+    if build.get("crop") == "full":
+        raise UsageError(
+            f"{path} holds full frames (--crop full): training needs crops of one size; "
+            "rebuild with --crop motion or --crop center"
+        )
     return index
 
 

@@ -54,9 +54,13 @@ class RunFolder:
     def logs(self) -> Path:
         return self.root / "logs"
 
-    def claim(self, config: TrainConfig, fingerprint: str, total_steps: int) -> None:
-        """Start a run here, or check that the run already here is this one."""
-        identity = {**config.identity(), "dataset": fingerprint}
+    def claim(self, config: TrainConfig, fingerprint: str, total_steps: int, policy: str) -> None:
+        """Start a run here, or check that the run already here is this one.
+
+        ``policy`` is the resolved dtype policy: "mixed" means float16 with loss scaling on
+        a GPU and bfloat16 on a CPU, whose optimizer states do not restore into each other.
+        """
+        identity = {**config.identity(), "dataset": fingerprint, "policy": policy}
         if config.schedule == "cosine":
             identity["total_steps"] = total_steps  # the curve is laid out over the run
         path = self.root / "config.json"
@@ -91,7 +95,13 @@ class RunFolder:
             return
         kept = [h for h in self.history() if h["step"] <= step]
         lines = "".join(json.dumps(h, sort_keys=True) + "\n" for h in kept)
-        (self.root / "history.jsonl").write_text(lines)
+        tmp = self.root / "history.jsonl.tmp"
+        tmp.write_text(lines)
+        os.replace(tmp, self.root / "history.jsonl")
+        best = self.best()
+        if best is not None and best["step"] > step:  # from steps the resumed run redoes
+            (self.root / "best.json").unlink()
+            (self.root / "best.keras").unlink(missing_ok=True)
 
     def record(self, entry: dict[str, Any]) -> None:
         if self.chief:

@@ -28,7 +28,7 @@ import tensorflow as tf
 from vsrdata.errors import TrainingError, UsageError
 from vsrdata.vsr_models.config import TrainConfig
 from vsrdata.vsr_models.data import check_dataset, split_samples, training_stream
-from vsrdata.vsr_models.distribute import DistributedStep, make_strategy
+from vsrdata.vsr_models.distribute import DistributedStep, make_strategy, precision_policy
 from vsrdata.vsr_models.duf import FRAMES
 from vsrdata.vsr_models.registry import build_model
 from vsrdata.vsr_models.run_folder import RunFolder, dataset_fingerprint
@@ -105,7 +105,8 @@ class _Loop:
             tf.config.experimental.enable_op_determinism()
         self.chief = is_chief(self.strategy)
         self.folder = RunFolder(config.out, self.chief)
-        self.folder.claim(config, dataset_fingerprint(index), self.total)
+        policy = precision_policy(config.precision)
+        self.folder.claim(config, dataset_fingerprint(index), self.total, policy)
         decay = max(1, round(config.decay_epochs * self.train_samples / config.batch_size))
         schedule = LearningRate(
             config.lr, config.schedule, self.total, config.warmup, decay, config.decay_factor
@@ -136,7 +137,13 @@ class _Loop:
     def restore(self) -> int:
         latest = tf.train.latest_checkpoint(str(self.folder.ckpt))
         if latest:
-            self.checkpoint.restore(latest).assert_existing_objects_matched()
+            try:
+                self.checkpoint.restore(latest).assert_existing_objects_matched()
+            except (tf.errors.OpError, AssertionError, ValueError) as exc:
+                raise TrainingError(
+                    f"cannot resume from {latest}: {str(exc).splitlines()[0]}; "
+                    "train into a new --out folder"
+                ) from None
             log.info("resuming %s from step %d", self.config.out, int(self.trainer.step.numpy()))
         step = int(self.trainer.step.numpy())
         self.folder.rewind(step)
