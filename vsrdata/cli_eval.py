@@ -85,7 +85,9 @@ def eval_command(
     crop_border: Annotated[
         int | None, typer.Option(help="Border pixels left out (standard protocol).")
     ] = None,
-    scale: Annotated[int, typer.Option(help=f"With --videos: {_choices(SCALES)}.")] = 4,
+    scale: Annotated[
+        int, typer.Option(help=f"With --videos: {_choices(SCALES)} (a dataset has its own).")
+    ] = 4,
     degradation: Annotated[
         str, typer.Option(help=f"With --videos: {_choices(DEGRADATIONS)}.")
     ] = "bd",
@@ -97,14 +99,9 @@ def eval_command(
     from vsrdata.evaluate.report import write_report
     from vsrdata.evaluate.run import EvalConfig, evaluate
 
-    scale_of_dataset = None
-    if dataset is not None:
-        from vsrdata.shards.info import load_index
-
-        scale_of_dataset = int(load_index(dataset)["build"]["scale"])
     config = EvalConfig(
         dataset=str(dataset) if dataset else None, videos=str(videos) if videos else None,
-        models=tuple(model or ()), scale=scale_of_dataset or scale, degradation=degradation,
+        models=tuple(model or ()), scale=scale, degradation=degradation,
         temporal_pad=temporal_pad, tile=tile,
     ).validate()  # fmt: skip
     rules = make_protocol(protocol, crop_border)

@@ -98,8 +98,9 @@ class KerasUpscaler:
         return to_uint8(self.float_output(window))
 
 
-def to_uint8(x: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(x.astype(np.float64) * 255.0), 0, 255).astype(np.uint8)
+def to_uint8(x: Any) -> np.ndarray:
+    """float [0, 1] (any shape) -> uint8, rounded as when a frame is saved."""
+    return np.clip(np.rint(np.asarray(x, np.float64) * 255.0), 0, 255).astype(np.uint8)
 
 
 def load_model(path: str | Path) -> Any:
@@ -153,14 +154,19 @@ def source_index(t: int, n: int | None, pad: str) -> int | None:
     return k if k < n else period - k
 
 
-def temporal_window(frames: list[np.ndarray], index: int, size: int, pad: str) -> np.ndarray:
-    """The ``size`` frames centred on ``index``, padded past the clip's ends."""
-    half, n = size // 2, len(frames)
+def _window(frame: Any, index: int, n: int | None, size: int, pad: str) -> np.ndarray:
+    """The ``size`` frames centred on ``index``; ``frame(k)`` gives frame k of the clip."""
+    half = size // 2
     picked = []
     for t in range(index - half, index + half + 1):
         k = source_index(t, n, pad)
-        picked.append(np.zeros_like(frames[index]) if k is None else frames[k])
+        picked.append(np.zeros_like(frame(index)) if k is None else frame(k))
     return np.stack(picked)
+
+
+def temporal_window(frames: list[np.ndarray], index: int, size: int, pad: str) -> np.ndarray:
+    """The ``size`` frames centred on ``index``, padded past the clip's ends."""
+    return _window(frames.__getitem__, index, len(frames), size, pad)
 
 
 def streaming_windows(frames: Iterator[np.ndarray], size: int, pad: str) -> Iterator[np.ndarray]:
@@ -170,13 +176,10 @@ def streaming_windows(frames: Iterator[np.ndarray], size: int, pad: str) -> Iter
     done = 0
 
     def window(t: int, n: int | None) -> np.ndarray:
-        picked = []
-        for u in range(t - half, t + half + 1):
-            k = source_index(u, n, pad)
-            picked.append(np.zeros_like(buffer[t]) if k is None else buffer[k])
+        stacked = _window(buffer.__getitem__, t, n, size, pad)
         for old in [k for k in buffer if k < t - 2 * half]:
             del buffer[old]
-        return np.stack(picked)
+        return stacked
 
     count = 0
     for i, frame in enumerate(frames):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -84,15 +84,12 @@ class ClipResult:
 # -- inputs --------------------------------------------------------------------------------------
 
 
-def dataset_clips(root: str, frames: int, scale: int) -> tuple[list[Clip], dict[str, Any]]:
-    """The test split of a dataset, one Clip per clip (samples sorted by centre frame)."""
-    from vsrdata.shards.info import load_index
+def dataset_clips(root: str, index: dict[str, Any], frames: int) -> tuple[list[Clip], str]:
+    """The test split of a dataset (its ``index``), one Clip per clip (samples sorted by
+    centre frame), and the dataset's degradation."""
     from vsrdata.shards.reader import iter_samples
 
-    index = load_index(root)
     build = index["build"]
-    if int(build["scale"]) != scale:
-        raise UsageError(f"{root} was built for x{build['scale']}; use --scale {build['scale']}")
     if int(build["frames"]) != frames:
         raise UsageError(f"{root} has windows of {build['frames']} frames; models take {frames}")
     if "test" not in index["splits"]:
@@ -112,7 +109,7 @@ def dataset_clips(root: str, frames: int, scale: int) -> tuple[list[Clip], dict[
         Clip(cid, rows[0]["category"], partial(frames_of, rows), padded=False)
         for cid, rows in sorted(by_clip.items())
     ]
-    return clips, build
+    return clips, str(build["degradation"])
 
 
 def video_clips(folder: str, config: EvalConfig) -> list[Clip]:
@@ -206,6 +203,12 @@ def evaluate(
     """Score every clip; returns the results document (see :mod:`vsrdata.evaluate.report`)."""
     config.validate()
     notify = progress or (lambda kind, value: None)
+    index = None
+    if config.dataset is not None:  # the dataset's own scale; models are checked against it
+        from vsrdata.shards.info import load_index
+
+        index = load_index(config.dataset)
+        config = replace(config, scale=int(index["build"]["scale"]))
     upscalers: list[Any] = [Bicubic(config.scale, config.frames)]
     for spec in config.models:
         up = make_upscaler(spec, config.scale, config.tile)
@@ -214,9 +217,8 @@ def evaluate(
         if up.name in {u.name for u in upscalers}:
             raise UsageError(f"two models are named {up.name!r}; rename one of the files")
         upscalers.append(up)
-    if config.dataset is not None:
-        clips, build = dataset_clips(config.dataset, config.frames, config.scale)
-        degradation = build["degradation"]
+    if index is not None:
+        clips, degradation = dataset_clips(str(config.dataset), index, config.frames)
     else:
         clips, degradation = video_clips(str(config.videos), config), config.degradation
     notify("clips", len(clips))

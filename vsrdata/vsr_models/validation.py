@@ -17,6 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from vsrdata.evaluate.infer import to_uint8
 from vsrdata.evaluate.metrics import psnr, ssim
 from vsrdata.preprocess.degrade import imresize
 from vsrdata.vsr_models.data import eval_data
@@ -46,11 +47,6 @@ def recalibrate_batch_norm(model: Any, batches: Any) -> int:
         for layer, momentum in zip(layers, saved, strict=True):
             layer.momentum = momentum
     return count
-
-
-def to_uint8(x: Any) -> np.ndarray:
-    """float [0, 1] (any shape) -> uint8, rounded as when a frame is saved."""
-    return np.clip(np.rint(np.asarray(x, np.float64) * 255.0), 0, 255).astype(np.uint8)
 
 
 @dataclass
