@@ -47,6 +47,14 @@ app = typer.Typer(
 )
 out = Console()
 err = Console(stderr=True)
+_options = {"verbose": False}
+
+
+def load_tensorflow() -> None:
+    """Import TensorFlow without its start-up notices (shown with ``--verbose``)."""
+    from vsrdata.common.quiet import import_tensorflow
+
+    import_tensorflow(verbose=_options["verbose"])
 
 
 def _default(name: str) -> Any:
@@ -81,6 +89,7 @@ def _root(
         ),
     ] = False,
 ) -> None:
+    _options["verbose"] = verbose
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(message)s",
@@ -110,8 +119,28 @@ def synth(
     out.print(f"wrote {len(paths)} clips ({w}x{h}, {seconds:g} s at {fps} fps) to {out_dir}")
 
 
+class LazyProgress(Progress):
+    """A progress display drawn from its first update on, not from ``with`` on: an error
+    found before the work starts (a bad argument, a missing file) is shown without bars."""
+
+    def __enter__(self) -> LazyProgress:
+        return self
+
+    def _draw(self) -> None:
+        if not self.live.is_started:
+            self.start()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self._draw()
+        super().update(*args, **kwargs)
+
+    def advance(self, *args: Any, **kwargs: Any) -> None:
+        self._draw()
+        super().advance(*args, **kwargs)
+
+
 def _progress() -> Progress:
-    return Progress(
+    return LazyProgress(
         TextColumn("{task.description:>7}"),
         BarColumn(),
         MofNCompleteColumn(),

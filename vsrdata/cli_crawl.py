@@ -82,6 +82,7 @@ def crawl(
     )  # fmt: skip
     with _progress() as progress:
         tasks: dict[tuple[str, str], Any] = {}
+        told: set[str] = set()
 
         def on_event(kind: str, value: Any) -> None:
             key = (value.get("source", ""), value.get("keyword", ""))
@@ -89,7 +90,8 @@ def crawl(
                 tasks[key] = progress.add_task(f"{key[0]}: {key[1]}", total=value["limit"])
             elif kind == "got":
                 progress.advance(tasks[key], 1)
-            elif kind == "skip":
+            elif kind == "skip" and value["source"] not in told:
+                told.add(value["source"])
                 progress.console.print(f"skipping {value['source']}: {value['reason']}")
 
         summary = run_crawl(cfg, on_event)
@@ -113,9 +115,17 @@ def crawl(
     for reason, n in summary.failed.most_common():
         table.add_row(f"failed: {reason}", str(n))
     out.print(table)
-    for name, why in summary.source_errors.items():
-        err.print(f"[yellow]{name}:[/] {why}", highlight=False, soft_wrap=True)
+    for (name, keyword), why in summary.source_errors.items():
+        err.print(f"[yellow]{name} / {keyword}:[/] {why}", highlight=False, soft_wrap=True)
     out.print(f"catalog: {out_dir / 'catalog.sqlite'}")
+    failed = sum(summary.failed.values())
+    if summary.source_errors or failed:
+        err.print(
+            f"[red]{len(summary.source_errors)} searches and {failed} downloads failed[/]; "
+            "what was found is in the catalog; run the same command again to retry the rest",
+            highlight=False, soft_wrap=True,
+        )  # fmt: skip
+        raise typer.Exit(1)
 
 
 @app.command("catalog")
@@ -143,6 +153,9 @@ def catalog_cmd(
         out.print(table)
         for reason, n in s["reasons"].items():
             out.print(f"  {n:5d}  {reason}")
+        for search in s["failed_searches"]:
+            out.print(f"  search failed: {search['source']} / {search['keyword']}: "
+                      f"{search['reason']}", highlight=False, soft_wrap=True)  # fmt: skip
         out.print(f"downloaded: {_human(s['bytes'])}")
         if export is not None:
             out.print(f"exported {cat.export(export)} rows to {export}")

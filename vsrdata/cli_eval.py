@@ -18,7 +18,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from vsrdata.cli import _choices, _progress, app, err, out
+from vsrdata.cli import LazyProgress, _choices, _progress, app, err, load_tensorflow, out
 from vsrdata.errors import UsageError
 from vsrdata.evaluate.infer import TEMPORAL_PADS
 from vsrdata.evaluate.protocol import PROTOCOLS
@@ -75,7 +75,9 @@ def eval_command(
     ] = None,
     model: Annotated[
         list[str] | None,
-        typer.Option(help="A .keras model; repeat for more (bicubic is always in)."),
+        typer.Option(
+            help="A .keras model, NAME=PATH, or bicubic; repeat for more (bicubic is always in)."
+        ),
     ] = None,
     report: Annotated[Path, typer.Option(help="Report folder.")] = Path("report"),
     by_category: Annotated[
@@ -105,6 +107,8 @@ def eval_command(
         temporal_pad=temporal_pad, tile=tile,
     ).validate()  # fmt: skip
     rules = make_protocol(protocol, crop_border)
+    if any(m != "bicubic" for m in config.models):
+        load_tensorflow()
     with _progress() as progress:
         display = _EvalDisplay(progress)
         doc = evaluate(config, rules, display)
@@ -141,6 +145,8 @@ def upscale(
     if tile < 0 or 0 < tile < 16:
         raise UsageError("--tile is 0 (whole frames) or at least 16 LR pixels")
     info = probe(src)
+    if model != "bicubic":
+        load_tensorflow()
     if model == "bicubic":
         upscaler: Any = make_upscaler(model, scale, tile)
     else:
@@ -152,7 +158,7 @@ def upscale(
         TextColumn("{task.fields[fps]:.2f} frames/s"), TimeElapsedColumn(),
         TimeRemainingColumn(),
     )  # fmt: skip
-    with Progress(*columns, console=err) as progress:
+    with LazyProgress(*columns, console=err) as progress:
         task = progress.add_task("frames", total=info["frames"] or None, fps=0.0)
 
         def advance(n: int) -> None:

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from vsrdata.cli import _choices, app, err, out
+from vsrdata.cli import LazyProgress, _choices, app, err, load_tensorflow, out
 from vsrdata.errors import UsageError
 from vsrdata.shards.writer import FORMATS
 from vsrdata.vsr_models.config import PRESETS, SCHEDULES, STRATEGIES
@@ -59,7 +59,7 @@ class _TrainDisplay:
 
 
 def _train_progress() -> Progress:
-    return Progress(
+    return LazyProgress(
         TextColumn("{task.description:>7}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -137,6 +137,7 @@ def train(
         precision="mixed" if mixed_precision else None, jit=jit or None,
         deterministic=deterministic or None,
     )  # fmt: skip
+    load_tensorflow()
     from vsrdata.vsr_models.distribute import split_cpu
 
     if cpu_devices > 1:
@@ -172,6 +173,7 @@ def convert_duf(
     """Import the official DUF release's pretrained parameters as a .keras model."""
     if out_file.suffix != ".keras":
         raise UsageError(f"--out must end in .keras, got {out_file}")
+    load_tensorflow()
     from vsrdata.vsr_models.convert import convert_official
 
     model = convert_official(params)

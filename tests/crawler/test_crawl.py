@@ -162,7 +162,9 @@ def test_missing_key_skips_the_source(
 ) -> None:
     monkeypatch.delenv("PEXELS_API_KEY")
     summary = Crawler(config(tmp_path), session=session(FakeTime())).run()
-    assert "PEXELS_API_KEY" in summary.source_errors["pexels"] and summary.downloaded == 1
+    assert (
+        "PEXELS_API_KEY" in summary.source_errors[("pexels", "walking")] and summary.downloaded == 1
+    )
 
 
 def test_build_reads_the_catalog(world: Server, tmp_path: Path) -> None:
@@ -193,8 +195,10 @@ def test_cli_crawl_catalog_and_build(world: Server, tmp_path: Path) -> None:
     res = vsrdata("crawl", "--keywords", "walking", "--sources", "pixabay", "--out", str(crawl_dir),
                   "--min-duration", "3", "--max-duration", "6", "--category", "walking=people",
                   "--pages", "2")  # fmt: skip
-    assert res.returncode == 0, res.stderr
+    assert res.returncode == 1, res.stderr  # one download failed (an HTML page): said, exit 1
+    assert "0 searches and 1 downloads failed" in res.stderr and "Traceback" not in res.stderr
     assert "downloaded" in res.stdout and "filtered: duration" in res.stdout
+    assert "failed: " in res.stdout and "text/html" in res.stdout
     assert PIXABAY_KEY not in res.stdout + res.stderr
     cat = vsrdata("catalog", str(crawl_dir), "--export", str(tmp_path / "c.parquet"),
                   "--attribution", str(tmp_path / "ATTRIBUTION.md"))  # fmt: skip

@@ -123,4 +123,4 @@ def test_archive_and_a_malformed_answer(archive: Server, tmp_path: Path) -> None
         row.license_id == "cc-by" and row.author == "Ann, Bo" and row.duration == pytest.approx(4.0)
     )
     assert row.download_url.endswith("/download/walk1/walk1.mp4")  # 240p, not the 120p ogv
-    assert "malformed JSON" in summary.source_errors["archive"]
+    assert "malformed JSON" in summary.source_errors[("archive", "broken")]

@@ -1,8 +1,11 @@
 """Run as a script (TensorFlow must split the CPU before anything else touches it).
 
 Trains DUF-16L (x2, tiny inputs) for a few steps on one device and with MirroredStrategy
-over two logical CPU devices from the same initial weights and the same global batches,
-then prints the largest weight difference as JSON.
+over two logical CPU devices from the same initial weights and the same global batches, in
+the precision given (``float64`` for the equivalence test), then prints as JSON the largest
+weight difference, the largest weight change and the losses.
+
+Usage: ``strategy_check.py STEPS [PRECISION]``.
 """
 
 import json
@@ -21,25 +24,32 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 STEPS, BATCH = int(sys.argv[1]), 4
+PRECISION = sys.argv[2] if len(sys.argv) > 2 else "float32"
+DTYPE = np.float64 if PRECISION == "float64" else np.float32
 rng = np.random.default_rng(0)
-lr = rng.random((STEPS * BATCH, 7, 8, 8, 3), dtype=np.float32)
-hr = rng.random((STEPS * BATCH, 16, 16, 3), dtype=np.float32)
+lr = rng.random((STEPS * BATCH, 7, 8, 8, 3)).astype(DTYPE)
+hr = rng.random((STEPS * BATCH, 16, 16, 3)).astype(DTYPE)
 data = tf.data.Dataset.from_tensor_slices((lr, hr)).batch(BATCH)
 
 keras.utils.set_random_seed(1)
-single = DistributedStep(make_strategy("one-device", ["/cpu:0"]), "duf-16l", 2, BATCH)
-mirrored = DistributedStep(make_strategy("mirrored", ["/cpu:0", "/cpu:1"]), "duf-16l", 2, BATCH)
-mirrored.model.set_weights(single.model.get_weights())
+args = ("duf-16l", 2, BATCH, 1e-3, PRECISION)
+single = DistributedStep(make_strategy("one-device", ["/cpu:0"]), *args)
+mirrored = DistributedStep(make_strategy("mirrored", ["/cpu:0", "/cpu:1"]), *args)
+initial = single.model.get_weights()
+mirrored.model.set_weights(initial)
 
-losses = {"single": [], "mirrored": []}
+losses: dict[str, list[float]] = {"single": [], "mirrored": []}
 for name, step in (("single", single), ("mirrored", mirrored)):
     for x, y in step.distribute(data):
         losses[name].append(float(step(x, y)))
 
-diff = max(
-    float(np.max(np.abs(a - b)))
-    for a, b in zip(single.model.get_weights(), mirrored.model.get_weights(), strict=True)
+pairs = zip(single.model.get_weights(), mirrored.model.get_weights(), strict=True)
+diff = max(float(np.max(np.abs(a - b))) for a, b in pairs)
+moved = max(
+    float(np.max(np.abs(a - b))) for a, b in zip(single.model.get_weights(), initial, strict=True)
 )
 replicas = mirrored.strategy.num_replicas_in_sync
 synced = any(getattr(layer, "synchronized", False) for layer in mirrored.model.layers)
-print(json.dumps({"diff": diff, "replicas": replicas, "synced_bn": synced, "losses": losses}))
+dtypes = sorted({str(w.dtype) for w in mirrored.model.weights})
+print(json.dumps({"diff": diff, "moved": moved, "replicas": replicas, "synced_bn": synced,
+                  "losses": losses, "dtypes": dtypes}))  # fmt: skip

@@ -16,6 +16,9 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
+from pydantic import Field
+
+from vsrdata.crawler.answers import Answer, Items, OptInt, Text, parse
 from vsrdata.crawler.base import Rendition, Source, pick_rendition
 from vsrdata.crawler.catalog import ClipRow
 from vsrdata.crawler.licenses import normalize
@@ -38,11 +41,32 @@ def _seconds(length: Any) -> float | None:
     return total
 
 
-def _int(value: Any) -> int | None:
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        return None
+class _Doc(Answer):
+    identifier: Text = ""
+    title: Text = ""
+    licenseurl: Text = ""
+    creator: Text = ""  # a string, or a list of names (joined)
+
+
+class _Response(Answer):
+    num_found: OptInt = Field(None, alias="numFound")
+    docs: Items[_Doc] = Field(default_factory=list)
+
+
+class _Search(Answer):
+    response: _Response | None = None
+
+
+class _File(Answer):
+    name: Text
+    size: OptInt = None
+    length: Text = ""  # seconds ("12.5") or h:m:s ("00:01:02.5")
+    width: OptInt = None
+    height: OptInt = None
+
+
+class _Metadata(Answer):
+    files: Items[_File] = Field(default_factory=list)
 
 
 class Archive(Source):
@@ -56,44 +80,39 @@ class Archive(Source):
     def search(self, keyword: str) -> Iterator[ClipRow]:
         query = f"({keyword}) AND mediatype:movies AND {LICENSE_QUERY}"
         for page in range(1, self.cfg.pages + 1):
-            data = self._json("/advancedsearch.php", {
+            answer = self._json("/advancedsearch.php", {
                 "q": query, "fl[]": ["identifier", "title", "licenseurl", "creator"],
                 "rows": ROWS, "page": page, "output": "json",
             })  # fmt: skip
-            response = data.get("response") or {}
-            docs = response.get("docs") or []
+            response = parse(self.name, _Search, answer, "search answer").response
+            docs = response.docs if response else []
             for doc in docs:
                 row = self._item(doc, keyword)
                 if row is not None:
                     yield row
-            if not docs or page * ROWS >= int(response.get("numFound") or 0):
+            if not docs or response is None or page * ROWS >= (response.num_found or 0):
                 return
 
-    def _item(self, doc: dict[str, Any], keyword: str) -> ClipRow | None:
-        ident = str(doc.get("identifier") or "")
+    def _item(self, doc: _Doc, keyword: str) -> ClipRow | None:
+        ident = doc.identifier
         if not ident:
             return None
-        files = self._json(f"/metadata/{quote(ident)}").get("files") or []
-        videos = [f for f in files if str(f.get("name", "")).lower().endswith(VIDEO_SUFFIXES)]
+        answer = self._json(f"/metadata/{quote(ident)}")
+        files = parse(self.name, _Metadata, answer, f"metadata of {ident}").files
+        videos = [f for f in files if f.name.lower().endswith(VIDEO_SUFFIXES)]
         base = f"{self.url.rstrip('/')}/download/{quote(ident)}/"
-        renditions = []
-        for f in videos:
-            url = base + quote(str(f["name"]))
-            renditions.append(Rendition(url, _int(f.get("width")), _int(f.get("height")),
-                                        _int(f.get("size"))))  # fmt: skip
+        renditions = [Rendition(base + quote(f.name), f.width, f.height, f.size) for f in videos]
         best = pick_rendition(renditions, self.cfg)
-        chosen: dict[str, Any] = next(
-            (f for f, r in zip(videos, renditions, strict=True) if r is best), {}
-        )
-        creator = doc.get("creator") or ""
-        creator = ", ".join(creator) if isinstance(creator, list) else str(creator)
-        license_url = str(doc.get("licenseurl") or "")
-        title = str(doc.get("title") or ident)
+        chosen = next((f for f, r in zip(videos, renditions, strict=True) if r is best), None)
+        creator = doc.creator
+        license_url = doc.licenseurl
+        title = doc.title or ident
         return self.row(
             ident, keyword, title=title, page_url=f"https://archive.org/details/{ident}",
             download_url=best.url if best else "", license_id=normalize(license_url),
             license_url=license_url, author=creator,
             attribution=f"{title} by {creator or 'unknown'}, Internet Archive ({license_url})",
-            duration=_seconds(chosen.get("length")), width=best.width if best else None,
+            duration=_seconds(chosen.length) if chosen else None,
+            width=best.width if best else None,
             height=best.height if best else None, bytes=best.size if best else None,
         )  # fmt: skip

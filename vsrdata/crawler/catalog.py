@@ -108,6 +108,13 @@ class Catalog:
             "UNIQUE (source, source_id))"
         )
         self.db.execute("CREATE INDEX IF NOT EXISTS clips_sha256 ON clips (sha256)")
+        # one row per (source, keyword): how its last search went (a table added later in
+        # version 1: older catalogs get it on their next crawl, readers need not have it)
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS searches (source TEXT NOT NULL, keyword TEXT NOT NULL, "
+            "status TEXT NOT NULL, reason TEXT, found INTEGER, updated_at TEXT, "
+            "PRIMARY KEY (source, keyword))"
+        )
         if self.db.execute("PRAGMA user_version").fetchone()[0] == 0:
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._check_version()
@@ -187,6 +194,30 @@ class Catalog:
             query, args = query + " WHERE status = ?", (status,)
         return [self._row(r) for r in self.db.execute(query + " ORDER BY source, source_id", args)]
 
+    def record_search(
+        self, source: str, keyword: str, status: str, reason: str = "", found: int = 0
+    ) -> None:
+        """How the search of ``source`` for ``keyword`` went: ``ok`` or ``failed`` (reason)."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO searches (source, keyword, status, reason, found, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (source, keyword, status, reason, found, _now()),
+        )
+
+    def searches(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Recorded searches (all, or those of one status), by source and keyword."""
+        exists = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'searches'"
+        ).fetchone()
+        if not exists:
+            return []
+        query = "SELECT * FROM searches"
+        args: tuple[str, ...] = ()
+        if status is not None:
+            query, args = query + " WHERE status = ?", (status,)
+        rows = self.db.execute(query + " ORDER BY source, keyword", args)
+        return [dict(r) for r in rows]
+
     # -- reports ------------------------------------------------------------------------------
 
     def summary(self) -> dict[str, Any]:
@@ -202,6 +233,7 @@ class Catalog:
             "sources": {s: dict(c) for s, c in sorted(by_source.items())},
             "reasons": dict(reasons.most_common()),
             "bytes": sum(r.bytes or 0 for r in rows if r.status == "downloaded"),
+            "failed_searches": self.searches("failed"),
         }
 
     def export(self, path: str | Path) -> int:

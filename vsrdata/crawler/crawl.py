@@ -16,6 +16,11 @@ in this order, and the first failing check is recorded as the row's reason:
 The crawl stops for a keyword and source once ``--limit`` clips are downloaded (or listed,
 with ``--dry-run``). A source that fails for good (after retries) is reported and the crawl
 goes on with the next one.
+
+A search whose answers are not what the source declares (the wrong JSON shape, missing or
+mistyped fields, truncated JSON, an HTML page), or that fails in any other way, is that
+source's and keyword's error: recorded in the summary and in the catalog's ``searches``
+table, while the other sources and keywords go on.
 """
 
 from __future__ import annotations
@@ -56,7 +61,8 @@ class CrawlSummary:
     downloaded: int = 0
     filtered: Counter[str] = field(default_factory=Counter)  # by kind: license, duration, ...
     failed: Counter[str] = field(default_factory=Counter)  # by reason
-    source_errors: dict[str, str] = field(default_factory=dict)
+    # (source, keyword) -> why its search failed or could not run
+    source_errors: dict[tuple[str, str], str] = field(default_factory=dict)
     listed: list[ClipRow] = field(default_factory=list)  # --dry-run
 
 
@@ -94,26 +100,36 @@ class Crawler:
                     self._crawl_one(SOURCES[name](self.session, self.cfg), keyword)
         return self.summary
 
+    def _failed(self, source: Source, keyword: str, message: str, found: int = 0) -> None:
+        message = self.session.redact(message)
+        log.warning("%s / %s: %s", source.name, keyword, message)
+        self.summary.source_errors[(source.name, keyword)] = message
+        self.catalog.record_search(source.name, keyword, "failed", message, found)
+
     def _crawl_one(self, source: Source, keyword: str) -> None:
         why = source.unavailable()
         if why:
-            self.summary.source_errors[source.name] = why
-            self.emit("skip", {"source": source.name, "reason": why})
+            self._failed(source, keyword, why)
+            self.emit("skip", {"source": source.name, "keyword": keyword, "reason": why})
             return
         self.emit("task", {"source": source.name, "keyword": keyword, "limit": self.cfg.limit})
-        got = 0
+        got = found = 0
         try:
             for clip in source.search(keyword):
                 if got >= self.cfg.limit:
                     break
                 self.summary.found += 1
+                found += 1
                 if self._handle(source, clip):
                     got += 1
                     self.emit("got", {"source": source.name, "keyword": keyword})
         except CrawlError as exc:
-            message = self.session.redact(str(exc))
-            log.warning("%s / %s: %s", source.name, keyword, message)
-            self.summary.source_errors[source.name] = message
+            self._failed(source, keyword, str(exc), found)
+        except Exception as exc:  # a source's bug or an answer nobody foresaw: not the crawl's end
+            log.debug("%s / %s failed", source.name, keyword, exc_info=True)
+            self._failed(source, keyword, f"{source.name}: {type(exc).__name__}: {exc}", found)
+        else:
+            self.catalog.record_search(source.name, keyword, "ok", "", found)
 
     def _filter(self, clip: ClipRow, kind: str, reason: str) -> bool:
         self.catalog.add_found(clip)

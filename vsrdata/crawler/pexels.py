@@ -11,13 +11,42 @@ reported in ``X-Ratelimit-Limit/Remaining/Reset``, which the session honours.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
+from pydantic import Field
+
+from vsrdata.crawler.answers import Answer, Ident, Items, OptFloat, OptInt, Text, parse
 from vsrdata.crawler.base import Rendition, Source, pick_rendition
 from vsrdata.crawler.catalog import ClipRow
 
 PER_PAGE = 80
 LICENSE_URL = "https://www.pexels.com/license/"
+
+
+class _File(Answer):
+    file_type: Text = ""
+    width: OptInt = None
+    height: OptInt = None
+    fps: OptFloat = None
+    link: Text = ""
+
+
+class _User(Answer):
+    name: Text = ""
+
+
+class _Video(Answer):
+    id: Ident
+    url: Text = ""  # the page
+    duration: OptFloat = None
+    width: OptInt = None
+    height: OptInt = None
+    user: _User | None = None
+    video_files: Items[_File] = Field(default_factory=list)
+
+
+class _Page(Answer):
+    videos: Items[_Video] = Field(default_factory=list)
+    next_page: Text = ""
 
 
 class Pexels(Source):
@@ -33,29 +62,27 @@ class Pexels(Source):
                 params={"query": keyword, "page": page, "per_page": PER_PAGE},
                 headers={"Authorization": self.key},
             )
-            data = self.json_object(resp)
-            videos = data.get("videos") or []
-            for video in videos:
+            data = parse(self.name, _Page, self.json_object(resp))
+            for video in data.videos:
                 yield self._row(video, keyword)
-            if not videos or not data.get("next_page"):
+            if not data.videos or not data.next_page:
                 return
 
-    def _row(self, video: dict[str, Any], keyword: str) -> ClipRow:
+    def _row(self, video: _Video, keyword: str) -> ClipRow:
         renditions = [
-            Rendition(f.get("link") or "", f.get("width"), f.get("height"), None, f.get("fps"))
-            for f in video.get("video_files") or []
-            if (f.get("file_type") or "video/mp4").startswith("video/")
+            Rendition(f.link, f.width, f.height, None, f.fps)
+            for f in video.video_files
+            if (f.file_type or "video/mp4").startswith("video/")
         ]
         best = pick_rendition(renditions, self.cfg)
-        user = video.get("user") or {}
-        name = user.get("name") or ""
+        name = video.user.name if video.user else ""
         return self.row(
-            video["id"], keyword,
-            page_url=video.get("url") or "", download_url=best.url if best else "",
+            video.id, keyword,
+            page_url=video.url, download_url=best.url if best else "",
             license_id="pexels", license_url=LICENSE_URL, author=name,
             attribution=f"Video by {name} from Pexels" if name else "Video from Pexels",
-            duration=video.get("duration"),
-            width=(best.width if best else None) or video.get("width"),
-            height=(best.height if best else None) or video.get("height"),
+            duration=video.duration,
+            width=(best.width if best else None) or video.width,
+            height=(best.height if best else None) or video.height,
             fps=best.fps if best else None,
         )  # fmt: skip

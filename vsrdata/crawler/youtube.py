@@ -16,10 +16,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
+from vsrdata.crawler.answers import Answer, Ident, Items, OptFloat, OptInt, Text, parse
 from vsrdata.crawler.base import Source
 from vsrdata.crawler.catalog import ClipRow
 from vsrdata.crawler.download import Downloaded
@@ -52,6 +55,23 @@ def _match_filter(expression: str) -> Any:
     from yt_dlp.utils import match_filter_func
 
     return match_filter_func(expression)
+
+
+class _Entry(Answer):
+    id: Ident
+    webpage_url: Text = ""
+    uploader: Text = ""
+    channel: Text = ""
+    license: Text = ""
+    title: Text = ""
+    duration: OptFloat = None
+    width: OptInt = None
+    height: OptInt = None
+    fps: OptFloat = None
+
+
+class _Search(Answer):
+    entries: Items[_Entry | None] = Field(default_factory=list)
 
 
 class YouTube(Source):
@@ -98,22 +118,24 @@ class YouTube(Source):
                 result = ydl.extract_info(f"ytsearch{count}:{keyword}", download=False)
         except _errors() as exc:
             raise CrawlError(f"youtube: {exc}") from None
-        for entry in (result or {}).get("entries") or []:
-            if entry:
+        entries = result.get("entries") if isinstance(result, dict) else None
+        if isinstance(entries, Iterable) and not isinstance(entries, list | str | bytes | dict):
+            result = {**result, "entries": list(entries)}  # a generator or yt-dlp's lazy list
+        for entry in parse(self.name, _Search, result or {}, "search result").entries:
+            if entry is not None:
                 yield self._row(entry, keyword)
 
-    def _row(self, info: dict[str, Any], keyword: str) -> ClipRow:
-        vid = info["id"]
-        page = info.get("webpage_url") or f"https://www.youtube.com/watch?v={vid}"
-        uploader = info.get("uploader") or info.get("channel") or ""
-        lic = info.get("license") or ""
-        title = info.get("title") or vid
+    def _row(self, info: _Entry, keyword: str) -> ClipRow:
+        vid = info.id
+        page = info.webpage_url or f"https://www.youtube.com/watch?v={vid}"
+        uploader = info.uploader or info.channel
+        lic = info.license
+        title = info.title or vid
         return self.row(
             vid, keyword, title=title, page_url=page, download_url=page,
             license_id=normalize(lic), license_url=CC_BY_URL if normalize(lic) == "cc-by" else "",
             author=uploader, attribution=f'"{title}" by {uploader} on YouTube ({lic})',
-            duration=info.get("duration"), width=info.get("width"), height=info.get("height"),
-            fps=info.get("fps"),
+            duration=info.duration, width=info.width, height=info.height, fps=info.fps,
         )  # fmt: skip
 
     def fetch(self, clip: ClipRow, folder: Path) -> Downloaded:

@@ -119,12 +119,57 @@ def load_model(path: str | Path) -> Any:
         raise InputError(f"cannot load {path} as a Keras model: {exc}") from None
 
 
-def make_upscaler(spec: str, scale: int, tile: int = 0, overlap: int | None = None) -> Any:
-    """``bicubic`` or the path of a ``.keras`` model."""
+def name_models(specs: list[str] | tuple[str, ...]) -> list[tuple[str, str]]:
+    """``(column name, spec)`` for each ``--model``: ``bicubic``, a ``.keras`` path, or
+    ``NAME=PATH``.
+
+    ``bicubic`` is the baseline every evaluation has: asking for it adds nothing. A path's
+    name is its shortest suffix, from its folder and file stem on (``run/best``; a lone file
+    is its stem), that no other model shares (``a/run/best`` and ``b/run/best``). The same
+    path twice counts once; two models given the same NAME are an error.
+    """
+    unique: dict[str, tuple[str | None, str]] = {}  # resolved path -> (NAME or None, path)
+    for spec in specs:
+        label, sep, rest = spec.partition("=")
+        explicit = bool(sep and label and rest and "/" not in label and not Path(spec).exists())
+        if spec == "bicubic" and not explicit:
+            continue
+        entry = (label.strip(), rest) if explicit else (None, spec)
+        key = str(Path(entry[1]).resolve())
+        if key in unique and unique[key][0] != entry[0]:
+            raise UsageError(f"{entry[1]} is given twice under different names")
+        unique[key] = entry
+    given = list(unique.values())
+    parts = [[*Path(path).parent.parts, Path(path).stem] for _, path in given]
+    taken = {"bicubic", *(label for label, _ in given if label)}
+
+    def shortest_suffix(i: int) -> str:
+        size = min(2, len(parts[i]))
+        while size < len(parts[i]):
+            suffix = parts[i][-size:]
+            clash = any(parts[j][-size:] == suffix for j, (other, _) in enumerate(given)
+                        if j != i and other is None)  # fmt: skip
+            if not clash and "/".join(suffix) not in taken:
+                break
+            size += 1
+        return "/".join(parts[i][-size:])
+
+    result = [(label or shortest_suffix(i), path) for i, (label, path) in enumerate(given)]
+    names = [n for n, _ in result]
+    for name in names:
+        if names.count(name) > 1 or name == "bicubic":
+            raise UsageError(f"two models are named {name!r}; name them with --model NAME=PATH")
+    return result
+
+
+def make_upscaler(
+    spec: str, scale: int, tile: int = 0, overlap: int | None = None, name: str | None = None
+) -> Any:
+    """``bicubic`` or the path of a ``.keras`` model (column ``name``; see :func:`name_models`)."""
     if spec == "bicubic":
         return Bicubic(scale)
-    path = Path(spec)
-    name = f"{path.parent.name}/{path.stem}" if path.parent.name else path.stem
+    if name is None:
+        ((name, spec),) = name_models([spec])
     upscaler = KerasUpscaler(spec, name=name, tile=tile, overlap=overlap)
     if upscaler.scale != scale:
         raise UsageError(

@@ -22,7 +22,13 @@ from typing import Any
 import numpy as np
 
 from vsrdata.errors import ClipError, InputError, UsageError
-from vsrdata.evaluate.infer import TEMPORAL_PADS, Bicubic, make_upscaler, temporal_window
+from vsrdata.evaluate.infer import (
+    TEMPORAL_PADS,
+    Bicubic,
+    make_upscaler,
+    name_models,
+    temporal_window,
+)
 from vsrdata.evaluate.metrics import flow_error, psnr, ssim
 from vsrdata.evaluate.protocol import Protocol
 from vsrdata.preprocess.degrade import DEGRADATIONS, SCALES, degrade
@@ -210,12 +216,10 @@ def evaluate(
         index = load_index(config.dataset)
         config = replace(config, scale=int(index["build"]["scale"]))
     upscalers: list[Any] = [Bicubic(config.scale, config.frames)]
-    for spec in config.models:
-        up = make_upscaler(spec, config.scale, config.tile)
+    for name, spec in name_models(config.models):
+        up = make_upscaler(spec, config.scale, config.tile, name=name)
         if up.frames != config.frames:
             raise UsageError(f"{spec} takes {up.frames} frames, the data has {config.frames}")
-        if up.name in {u.name for u in upscalers}:
-            raise UsageError(f"two models are named {up.name!r}; rename one of the files")
         upscalers.append(up)
     if index is not None:
         clips, degradation = dataset_clips(str(config.dataset), index, config.frames)

@@ -72,9 +72,10 @@ def _cluster_workers() -> int:
 
 def precision_policy(precision: str) -> str:
     """The Keras dtype policy for ``--mixed-precision``: float16 compute with loss scaling on
-    GPUs, bfloat16 elsewhere (CPUs and TPUs have no fast float16; bfloat16 needs no scaling)."""
-    if precision == "float32":
-        return "float32"
+    GPUs, bfloat16 elsewhere (CPUs and TPUs have no fast float16; bfloat16 needs no scaling).
+    ``float64`` is for numerical checks (strategy equivalence tests), not for training."""
+    if precision in ("float32", "float64"):
+        return precision
     return "mixed_float16" if tf.config.list_logical_devices("GPU") else "mixed_bfloat16"
 
 

@@ -91,6 +91,14 @@ class TapSoftmax(ScaledLayer):
         return tf.nn.softmax(f, axis=3)
 
 
+def exact_dtype() -> str:
+    """The dtype of the layers that must not run in low precision: float32 under a mixed
+    policy (bfloat16 would quantize the input frame's pixels), else the policy's own (float32,
+    or float64 when a numerical check builds the model in double precision)."""
+    compute = keras.config.dtype_policy().compute_dtype
+    return "float32" if compute in ("float16", "bfloat16") else str(compute)
+
+
 def _bn(name: str, synchronized: bool) -> keras.layers.Layer:
     return keras.layers.BatchNormalization(synchronized=synchronized, name=name)
 
@@ -136,12 +144,11 @@ def build_duf(name: str = "duf-16l", scale: int = 4, synchronized_bn: bool = Fal
 
     f = keras.layers.Conv3D(512, 1, activation="relu", name="filter_conv1")(x)
     f = keras.layers.Conv3D(FILTER * FILTER * scale * scale, 1, name="filter_conv2")(f)
-    # float32 even under a mixed-precision policy: the softmax, the filtering of the input
-    # frame (bfloat16 would quantize its pixels) and the output
-    filters = TapSoftmax(scale, name="filter_softmax", dtype="float32")(f)
-    centre = CentreFrame(name="centre_frame", dtype="float32")(lr)
-    upsampled = DynamicUpsampling(scale, name="dynamic_upsampling", dtype="float32")(
-        centre, filters
-    )
-    hr = keras.layers.Add(name="hr", dtype="float32")([upsampled, residual])
+    # at least float32 even under a mixed-precision policy: the softmax, the filtering of the
+    # input frame (bfloat16 would quantize its pixels) and the output
+    exact = exact_dtype()
+    filters = TapSoftmax(scale, name="filter_softmax", dtype=exact)(f)
+    centre = CentreFrame(name="centre_frame", dtype=exact)(lr)
+    upsampled = DynamicUpsampling(scale, name="dynamic_upsampling", dtype=exact)(centre, filters)
+    hr = keras.layers.Add(name="hr", dtype=exact)([upsampled, residual])
     return keras.Model(lr, hr, name=f"{name}-x{scale}")

@@ -15,7 +15,8 @@ DUF_HUBER_DELTA = 0.01
 
 def huber_per_example(y_true: Any, y_pred: Any, delta: float = DUF_HUBER_DELTA) -> Any:
     """[B] Huber losses, each the mean over one example's elements (tensors [B, ...])."""
-    err = tf.abs(tf.cast(y_pred, tf.float32) - tf.cast(y_true, tf.float32))
+    dtype = tf.float64 if y_pred.dtype == tf.float64 else tf.float32  # never below float32
+    err = tf.abs(tf.cast(y_pred, dtype) - tf.cast(y_true, dtype))
     quadratic = tf.minimum(err, delta)
     per_element = 0.5 * quadratic**2 + delta * (err - quadratic)
     return tf.reduce_mean(tf.reshape(per_element, [tf.shape(err)[0], -1]), axis=1)

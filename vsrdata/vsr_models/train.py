@@ -126,6 +126,7 @@ class _Loop:
         )
         self._predict: Any = None
         self._plain: keras.Model | None = None
+        self._plain_step = -1
         self.writer = (
             tf.summary.create_file_writer(str(self.folder.logs))
             if self.chief
@@ -152,15 +153,19 @@ class _Loop:
     def save(self, step: int) -> None:
         self.manager.save(checkpoint_number=step)
 
-    def inference_model(self) -> keras.Model:
-        """The current weights in a plain float32 model with recalibrated batch norm.
+    def inference_model(self, step: int) -> keras.Model:
+        """The weights of ``step`` in a plain float32 model with recalibrated batch norm.
 
         The training model may have synchronized batch norm and a mixed-precision policy;
         this one has neither (it loads anywhere without a strategy), and its population
         statistics are recomputed under the current weights (PreciseBN, see
-        :func:`recalibrate_batch_norm`) from the same train batches every time.
+        :func:`recalibrate_batch_norm`) from the same train batches every time, once per step
+        (the last validation and the export share it).
         """
         config = self.config
+        if self._plain is not None and self._plain_step == step:
+            return self._plain
+        self._plain_step = step
         if self._plain is None:
             self._plain = build_model(config.model, config.scale)
             plain = self._plain
@@ -174,7 +179,7 @@ class _Loop:
         return self._plain
 
     def validate(self, validator: Validator, step: int) -> ValResult:
-        model = self.inference_model()
+        model = self.inference_model(step)
         result = validator(self._predict)
         entry = {"step": step, **result.as_dict()}
         self.folder.record(entry)
@@ -248,7 +253,7 @@ class _Loop:
         elapsed = time.perf_counter() - began
         self.writer.flush()
         if not stopped:
-            self.folder.export(self.inference_model(), "model.keras")
+            self.folder.export(self.inference_model(step), "model.keras")
         result = TrainResult(
             run=str(self.folder.root), steps=step, total_steps=self.total, resumed_from=start,
             stopped=stopped, loss=float(np.mean(recent)) if recent else None,

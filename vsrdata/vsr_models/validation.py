@@ -9,6 +9,7 @@ computed once per run. Means are over samples.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,24 +26,45 @@ from vsrdata.vsr_models.data import eval_data
 SHOWN = 3  # val samples drawn in TensorBoard
 
 
+_FORWARD: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def _training_forward(model: Any) -> Any:
+    """``model(x, training=True)`` compiled once per model (traced with momentum 0)."""
+    if model not in _FORWARD:
+        _FORWARD[model] = tf.function(lambda x: model(x, training=True), reduce_retracing=True)
+    return _FORWARD[model]
+
+
 def recalibrate_batch_norm(model: Any, batches: Any) -> int:
     """Set every batch norm's population statistics to their mean over ``batches``.
 
     PreciseBN (Wu & Johnson, "Rethinking 'Batch' in BatchNorm", 2021): the moving averages
     kept during training trail the weights by about 1 / (1 - momentum) steps, which costs
-    dB at inference early in a run. Running the model in training mode with the momentum of
-    batch k set to k / (k + 1) makes each moving statistic the plain mean of the batch
-    statistics under the current weights. Weights are untouched. Returns the batch count.
+    dB at inference early in a run. Each batch runs the model in training mode (compiled
+    once) with momentum 0, which leaves each layer's batch mean and variance in its moving
+    statistics; their mean over the batches, accumulated in float64, becomes the population
+    statistics. Weights are untouched. Returns the batch count.
     """
     layers = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     saved = [layer.momentum for layer in layers]
+    sums = [[np.zeros(v.shape, np.float64) for v in (b.moving_mean, b.moving_variance)]
+            for b in layers]  # fmt: skip
     count = 0
     try:
-        for k, (lr, _) in enumerate(batches):
-            for layer in layers:
-                layer.momentum = k / (k + 1)
-            model(lr, training=True)  # eager: the momentum is read at each call
+        for layer in layers:
+            layer.momentum = 0.0  # read when the step is traced: moving = this batch's moments
+        forward = _training_forward(model)
+        for lr, _ in batches:
+            forward(lr)
+            for acc, layer in zip(sums, layers, strict=True):
+                acc[0] += np.asarray(layer.moving_mean.numpy(), np.float64)
+                acc[1] += np.asarray(layer.moving_variance.numpy(), np.float64)
             count += 1
+        for acc, layer in zip(sums, layers, strict=True):
+            if count:
+                layer.moving_mean.assign((acc[0] / count).astype(layer.moving_mean.dtype))
+                layer.moving_variance.assign((acc[1] / count).astype(layer.moving_variance.dtype))
     finally:
         for layer, momentum in zip(layers, saved, strict=True):
             layer.momentum = momentum
