@@ -9,10 +9,12 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: demo test lint bench clean
 
+# uv installs the wheels in parallel (about 25 s here against 100 s for pip); pip is the
+# fallback where uv cannot be had.
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install -qq uv && $(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[test]' \
+	  || $(PY) -m pip install -qq -e '.[test]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -176,6 +176,11 @@ class _BuildDisplay:
             self.progress.advance(self.frames, value)
         elif kind == "clip":
             self.progress.advance(self.clips, 1)
+            # the plan counted what containers announce; the bar ends where decoding ended
+            total = self.progress.tasks[self.frames].total
+            short = value.get("announced", 0) - value.get("frames", 0)
+            if total is not None and short:
+                self.progress.update(self.frames, total=max(0, total - short))
 
 
 def _splits_table(index: dict[str, Any]) -> Table:
@@ -195,8 +200,17 @@ def _splits_table(index: dict[str, Any]) -> Table:
     return table
 
 
+def _partial_lines(index: dict[str, Any]) -> list[str]:
+    return [f"  {p['clip_id']}: decoded {p['frames']} of {p['announced']} announced frames"
+            for p in index.get("partial", [])]  # fmt: skip
+
+
 def _summary(index: dict[str, Any], report: dict[str, Any]) -> None:
     out.print(_splits_table(index))
+    if index.get("partial"):
+        out.print(f"{len(index['partial'])} clips decoded partly (their decodable frames kept):")
+        for line in _partial_lines(index):
+            out.print(line, highlight=False)
     if index["skipped"]:
         skipped = Table(title=f"{len(index['skipped'])} clips skipped")
         skipped.add_column("clip")
@@ -252,6 +266,9 @@ def build(
     split: Annotated[
         str, typer.Option(help="train,val,test shares (by clip hash).")
     ] = "0.8,0.1,0.1",
+    stratify: Annotated[
+        bool, typer.Option("--stratify", help="Split each category by the shares.")
+    ] = False,
     format: Annotated[
         str, typer.Option("--format", help=f"Comma-separated: {_choices(FORMATS, ', ')}.")
     ] = "parquet,tfrecord",
@@ -304,7 +321,9 @@ def info(
     out.print(
         f"scale x{b['scale']}, {b['frames']} frames, patch {b['patch']} LR px, crop {b['crop']}, "
         f"degradation {b['degradation']}, stride {b['stride']} (test {b['test_stride']}), "
-        f"formats {', '.join(b['formats'])}"
+        f"split {','.join(f'{x:g}' for x in b['split'])}"
+        + (" per category" if b.get("stratify") else "")
+        + f", formats {', '.join(b['formats'])}"
     )
     out.print(_splits_table(index))
     shards = Table(title="shards")
@@ -317,6 +336,10 @@ def info(
     for (split_name, fmt), (n, samples, size) in groups.items():
         shards.add_row(split_name, fmt, str(n), str(samples), _human(size))
     out.print(shards)
+    if index.get("partial"):
+        out.print(f"{len(index['partial'])} clips decoded partly (their decodable frames kept):")
+        for line in _partial_lines(index):
+            out.print(line, highlight=False)
     if index["skipped"]:
         out.print(f"{len(index['skipped'])} clips skipped:")
         for s in index["skipped"]:

@@ -47,7 +47,7 @@ class _TrainDisplay:
 
     def step(self, step: int, total: int, loss: float, learning_rate: float) -> None:
         rate = (step - self.first) / max(time.perf_counter() - self.began, 1e-9)
-        self.progress.update(self.task, completed=step, loss=loss, rate=rate)
+        self.progress.update(self.task, total=total, completed=step, loss=loss, rate=rate)
 
     def validated(self, step: int, result: Any, best: bool) -> None:
         mark = "  (best)" if best else ""
@@ -96,6 +96,10 @@ def train(
     ] = None,
     steps: Annotated[int | None, typer.Option(help="Steps (global batches).")] = None,
     epochs: Annotated[float | None, typer.Option(help="Or: passes over train.")] = None,
+    time_budget: Annotated[
+        str | None,
+        typer.Option(help="Or/and: plan the run to end within e.g. 90s, 4m, 1h (cap: --steps)."),
+    ] = None,
     batch_size: Annotated[int | None, typer.Option(help="Global batch size.")] = None,
     patch: Annotated[int | None, typer.Option(help="LR patch side (random crop).")] = None,
     lr: Annotated[float | None, typer.Option(help="Peak learning rate (Adam).")] = None,
@@ -124,13 +128,14 @@ def train(
     ] = False,
 ) -> None:
     """Train DUF on a dataset; re-running the same command resumes from its last checkpoint."""
-    from vsrdata.vsr_models.config import TrainConfig
+    from vsrdata.vsr_models.config import TrainConfig, parse_duration
 
     if format is not None and format not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, got {format!r}")
     config = TrainConfig.from_options(
         preset=preset, dataset=str(dataset), out=str(out_dir), model=model, scale=scale,
-        steps=steps, epochs=epochs, batch_size=batch_size, patch=patch, lr=lr,
+        steps=steps, epochs=epochs, time_budget=parse_duration(time_budget),
+        batch_size=batch_size, patch=patch, lr=lr,
         schedule=schedule, warmup=warmup, ckpt_every=ckpt_every, val_every=val_every,
         val_samples=val_samples, seed=seed, strategy=strategy, format=format,
         devices=tuple(d.strip() for d in devices.split(",")) if devices else None,

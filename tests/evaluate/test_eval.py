@@ -226,3 +226,56 @@ def test_duf_protocol_leaves_out_the_padded_end_frames() -> None:
     inside = score_clip(Clip("c", "pan", frames, padded=False), [Bicubic(4)],
                         make_protocol("duf"), seen.append)  # fmt: skip
     assert inside.frames == list(range(8))  # dataset windows hold no padding
+
+
+def test_model_columns_are_named_by_the_shortest_unique_path_suffix(tmp_path: Path) -> None:
+    from vsrdata.evaluate.infer import name_models
+
+    named = name_models(["a/run/best.keras", "b/run/best.keras", "runs/x/model.keras",
+                         "mine=c/run/best.keras", "solo.keras"])  # fmt: skip
+    assert named == [("a/run/best", "a/run/best.keras"), ("b/run/best", "b/run/best.keras"),
+                     ("x/model", "runs/x/model.keras"), ("mine", "c/run/best.keras"),
+                     ("solo", "solo.keras")]  # fmt: skip
+    # bicubic is always scored: asking for it adds nothing; the same file twice counts once
+    assert name_models(["bicubic", "r/best.keras", "./r/best.keras"]) == [
+        ("r/best", "./r/best.keras")
+    ]
+    with pytest.raises(UsageError, match="two models are named 'a'; name them with"):
+        name_models(["a=x.keras", "a=y.keras"])
+    with pytest.raises(UsageError, match="given twice under different names"):
+        name_models(["p=x.keras", "q=x.keras"])
+    odd = tmp_path / "k=v.keras"  # an existing file whose name holds '=' is a path
+    odd.write_bytes(b"")
+    assert name_models([str(odd)])[0][1] == str(odd)
+
+
+def test_eval_of_bicubic_alone_by_name(tmp_path: Path) -> None:
+    clips = tmp_path / "clips"
+    synthesize(clips, clips=1, seconds=0.4, size=(96, 64), seed=2)
+    res = vsrdata(
+        "eval",
+        "--videos",
+        str(clips),
+        "--model",
+        "bicubic",
+        "--scale",
+        "2",
+        "--protocol",
+        "standard",
+        "--crop-border",
+        "2",
+        "--report",
+        str(tmp_path / "r"),
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert json.loads((tmp_path / "r" / "results.json").read_text())["models"] == ["bicubic"]
+    assert "Traceback" not in res.stderr
+
+
+def test_an_argument_error_comes_before_any_progress_bar(tmp_path: Path) -> None:
+    clips = tmp_path / "clips"
+    synthesize(clips, clips=1, seconds=0.4, size=(96, 64), seed=2)
+    res = vsrdata("eval", "--videos", str(clips), "--model", str(tmp_path / "missing.keras"),
+                  "--report", str(tmp_path / "r"))  # fmt: skip
+    assert res.returncode == 1 and "missing.keras does not exist" in res.stderr
+    assert "clips" not in res.stderr and "frames" not in res.stderr  # no bar was drawn

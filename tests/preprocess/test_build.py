@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from tests.conftest import small_config
@@ -45,6 +47,26 @@ def test_splits_are_by_clip_and_deterministic(built: Path) -> None:
             assert split_of(s["clip_id"], (0.5, 0.25, 0.25)) == split
     ids = [s["sample_id"] for sp in index["splits"] for s in iter_samples(built, sp, decode=False)]
     assert len(ids) == len(set(ids))
+
+
+def test_stratified_splits_hold_every_category() -> None:
+    from vsrdata.preprocess.build import assign_splits, stratified_counts
+    from vsrdata.preprocess.video import ClipRef
+
+    assert stratified_counts(4, (0.5, 0.25, 0.25)) == [2, 1, 1]
+    assert stratified_counts(3, (0.8, 0.1, 0.1)) == [1, 1, 1]  # one each while clips suffice
+    assert stratified_counts(2, (0.6, 0.2, 0.2)) == [1, 1, 0]
+    assert stratified_counts(10, (0.8, 0.1, 0.1)) == [8, 1, 1]
+    assert stratified_counts(5, (1.0, 0.0, 0.0)) == [5, 0, 0]
+    clips = [ClipRef(f"{cat}/{i}.mp4", "", "video", cat) for cat in "abcd" for i in range(4)]
+    cfg = small_config("src", "out", split=(0.5, 0.25, 0.25), stratify=True)
+    splits = assign_splits(clips, cfg)
+    for cat in "abcd":
+        mine = [splits[c.clip_id] for c in clips if c.category == cat]
+        assert sorted(mine) == ["test", "train", "train", "val"]
+    assert assign_splits(list(reversed(clips)), cfg) == splits  # order does not matter
+    plain = assign_splits(clips, small_config("src", "out", split=(0.5, 0.25, 0.25)))
+    assert plain == {c.clip_id: split_of(c.clip_id, (0.5, 0.25, 0.25)) for c in clips}
 
 
 def test_two_workers_give_the_same_bytes(built: Path, clips_dir: Path, tmp_path: Path) -> None:
@@ -105,6 +127,26 @@ def test_resume_after_sigkill(clips_dir: Path, tmp_path: Path) -> None:
     assert_same_dataset(reference, out)
 
 
+def mjpeg_avi(path: Path, frames: int) -> bytes:
+    """An MJPEG AVI of a textured pan (its header announces ``frames``); returns its bytes."""
+    rng = np.random.default_rng(0)
+    base = cv2.GaussianBlur(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8), (5, 5), 0)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (320, 240))
+    for i in range(frames):
+        writer.write(np.roll(base, 3 * i, axis=1))
+    writer.release()
+    return path.read_bytes()
+
+
+def with_hole(avi: bytes, first: int, last: int) -> bytes:
+    """``avi`` with the JPEG data of frames ``first`` to ``last - 1`` zeroed (undecodable)."""
+    starts = [i for i in range(len(avi) - 2) if avi[i : i + 3] == b"\xff\xd8\xff"]
+    data = bytearray(avi)
+    for k in range(first, last):
+        data[starts[k] : starts[k + 1] - 16] = bytes(starts[k + 1] - 16 - starts[k])
+    return bytes(data)
+
+
 def _bad_inputs(root: Path, good: Path) -> None:
     """A folder where only two clips are usable."""
     cat = root / "mixed"
@@ -119,6 +161,9 @@ def _bad_inputs(root: Path, good: Path) -> None:
     synth_clip(cat / "streamable.mp4", "pan", 3, 60, (320, 240), 25, 0, faststart=True)
     full = (cat / "streamable.mp4").read_bytes()
     (cat / "streamable.mp4").write_bytes(full[: len(full) // 2])  # decodes, then breaks off
+    mjpeg = mjpeg_avi(cat / "cut.avi", 40)
+    (cat / "cut.avi").write_bytes(mjpeg[: len(mjpeg) * 2 // 5])  # 40 announced, about 16 held
+    (cat / "hole.avi").write_bytes(with_hole(mjpeg_avi(cat / "hole.avi", 40), 10, 26))
     synth_clip(cat / "four_frames.mp4", "pan", 4, 4, (320, 240), 25, 0)
     synth_clip(cat / "tiny.mp4", "pan", 5, 20, (64, 48), 25, 0)
     frames = root / "frames" / "broken"
@@ -135,21 +180,48 @@ def test_bad_inputs_are_skipped_with_reasons(clips_dir: Path, tmp_path: Path) ->
     reasons = {s["clip_id"]: s["reason"] for s in result.index["skipped"]}
     assert set(reasons) == {
         "mixed/empty.mp4", "mixed/notes.mp4", "mixed/cut_short.mp4", "mixed/noise.mkv",
-        "mixed/streamable.mp4", "mixed/four_frames.mp4", "mixed/tiny.mp4", "frames/broken",
+        "mixed/hole.avi", "mixed/four_frames.mp4", "mixed/tiny.mp4", "frames/broken",
     }  # fmt: skip
     assert "empty file" in reasons["mixed/empty.mp4"]
     assert "not a readable video" in reasons["mixed/notes.mp4"]
     assert "not a readable video" in reasons["mixed/cut_short.mp4"]
     assert "not a readable video" in reasons["mixed/noise.mkv"]
-    assert "truncated" in reasons["mixed/streamable.mp4"]
+    assert "a decoder error after frame 10" in reasons["mixed/hole.avi"]  # then frames 26..
     assert "too short: 4 frames" in reasons["mixed/four_frames.mp4"]
     assert "smaller than a patch" in reasons["mixed/tiny.mp4"]
     assert "unreadable frame image" in reasons["frames/broken"]
-    assert result.index["splits"]["train"]["clips"] == 2
-    used = {s["clip_id"] for s in iter_samples(tmp_path / "ds", "train", decode=False)}
-    assert used == {"mixed/pan_000.mp4", "mixed/zoom_001.mp4"}
+    # decodes that simply end early keep their windows, marked partial
+    partial = {p["clip_id"]: p for p in result.index["partial"]}
+    assert set(partial) == {"mixed/streamable.mp4", "mixed/cut.avi"}
+    assert partial["mixed/cut.avi"]["announced"] == 40
+    assert partial["mixed/streamable.mp4"]["announced"] == 60
+    for p in partial.values():
+        assert 7 <= p["frames"] < 0.9 * p["announced"]
+    assert result.index["splits"]["train"]["clips"] == 4
+    samples = list(iter_samples(tmp_path / "ds", "train", decode=False))
+    used = {s["clip_id"] for s in samples}
+    assert used == {"mixed/pan_000.mp4", "mixed/zoom_001.mp4", *partial}
+    for p in partial.values():  # windows only where frames decoded
+        centres = [s["center"] for s in samples if s["clip_id"] == p["clip_id"]]
+        assert centres and max(centres) + 3 < p["frames"]
     report = json.loads((tmp_path / "ds" / "build_report.json").read_text())
-    assert sum(c["status"] == "skipped" for c in report["clips"]) == 8
+    statuses = [c["status"] for c in report["clips"]]
+    assert statuses.count("skipped") == 8 and statuses.count("partial") == 2
+    info = subprocess.run([sys.executable, "-m", "vsrdata", "info", str(tmp_path / "ds")],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert "2 clips decoded partly" in info.stdout
+    assert "mixed/cut.avi: decoded" in info.stdout and "of 40 announced frames" in info.stdout
+
+
+def test_a_source_where_every_clip_is_skipped_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "notes.mp4").write_text("not a video\n" * 20)
+    res = subprocess.run([sys.executable, "-m", "vsrdata", "build", str(tmp_path / "in"),
+                          "--out", str(tmp_path / "ds")], capture_output=True, text=True,
+                         timeout=120)  # fmt: skip
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert "no clip of" in res.stderr and "notes.mp4: not a readable video" in res.stderr
+    assert not (tmp_path / "ds").exists()  # no empty dataset left behind
 
 
 def test_resume_refuses_other_arguments(built: Path, clips_dir: Path) -> None:
@@ -206,3 +278,23 @@ def test_frame_folder_layout_builds_like_reds(clips_dir: Path, tmp_path: Path) -
     assert result.index["build"]["fps"] == 24.0
     # 40 frames with a cut at 20: two shots of 20, centres 3, 6, ... at stride 3
     assert [s["center"] for s in samples] == [3, 6, 9, 12, 15, 23, 26, 29, 32, 35]
+
+
+def test_the_frame_bar_ends_where_decoding_ended(clips_dir: Path, tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from vsrdata.cli import LazyProgress, _BuildDisplay
+
+    src = tmp_path / "in" / "x"
+    src.mkdir(parents=True)
+    shutil.copy(clips_dir / "pan" / "pan_000.mp4", src / "whole.mp4")
+    avi = mjpeg_avi(src / "cut.avi", 40)
+    (src / "cut.avi").write_bytes(avi[: len(avi) * 2 // 5])  # announces 40 frames, holds ~16
+    progress = LazyProgress(console=Console(file=io.StringIO()))
+    display = _BuildDisplay(progress)
+    with progress:
+        build(small_config(tmp_path / "in", tmp_path / "ds", split=(1.0, 0.0, 0.0)), display)
+    bar = progress.tasks[display.frames]
+    assert bar.completed == bar.total == 40 + load_index(tmp_path / "ds")["partial"][0]["frames"]

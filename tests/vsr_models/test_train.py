@@ -156,7 +156,9 @@ def test_presets_and_explicit_options() -> None:
     ("options", "message"),
     [
         ({"model": "bicubic", "steps": 1}, "--model must be one of duf-16l"),
-        ({}, "exactly one of --steps and --epochs"),
+        ({}, "give --steps, --epochs or --time-budget"),
+        ({"steps": 1, "epochs": 1}, "not both"),
+        ({"time_budget": 0}, "--time-budget must be positive"),
         ({"steps": 1, "schedule": "linear"}, "--schedule must be one of"),
         ({"steps": 1, "strategy": "tpu"}, "--strategy must be one of"),
         ({"steps": 1, "scale": 8}, "--scale must be one of"),
@@ -291,3 +293,80 @@ def test_resume_forgets_validations_of_redone_steps(tmp_path: Path) -> None:
     folder.mark_best({"step": 200, "psnr_y": 22.0})
     folder.rewind(200)
     assert folder.best() == {"step": 200, "psnr_y": 22.0}
+
+
+class FakeClock:
+    """Stands in for the loop's clock: only training steps take time, ``per_step`` each."""
+
+    def __init__(self, per_step: float) -> None:
+        self.now, self.per_step = 100.0, per_step
+
+    def perf_counter(self) -> float:
+        return self.now
+
+
+def test_time_budget_plans_the_run_and_a_rerun_finds_it_complete(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import types
+
+    import vsrdata.vsr_models.train as train_module
+
+    clock = FakeClock(1.0)
+    real = DistributedStep.__call__
+
+    def timed(self: Any, lr: Any, hr: Any) -> Any:
+        clock.now += clock.per_step
+        return real(self, lr, hr)
+
+    monkeypatch.setattr(
+        train_module, "time", types.SimpleNamespace(perf_counter=clock.perf_counter)
+    )
+    monkeypatch.setattr(DistributedStep, "__call__", timed)
+    cfg = config(built, tmp_path / "run", time_budget=30.0, schedule="cosine", warmup=2,
+                 calibrate_batches=2)  # fmt: skip
+    seen = Recorder()
+    result = train(cfg, seen)
+    # planned after step 6 (the clock at 106, 1 s per step measured over steps 2-6): the end
+    # (2 PreciseBN batches + 1 val batch, a third of a step each) costs 1 step, so
+    # 30 - 6 - 1 = 23 s remain, at 1 + 1/100 s per step (a share of the validation every
+    # 100 steps): 22 more steps, 28 in all
+    plan = json.loads((tmp_path / "run" / "plan.json").read_text())
+    assert plan["total_steps"] == result.steps == result.total_steps == 28
+    assert plan["seconds_per_step"] == pytest.approx(1.0)
+    assert [s for s, _, _ in seen.steps] == list(range(1, result.steps + 1))
+    assert seen.steps[-1][2] < 0.02 * cfg.lr  # the cosine was laid out over the planned run
+    assert result.best is not None and (tmp_path / "run" / "model.keras").is_file()
+
+    again = train(cfg, Recorder())  # the same command: the run is complete
+    assert (again.resumed_from, again.steps) == (result.steps, result.steps)
+
+
+def test_time_budget_ends_early_when_steps_turn_slower(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import types
+
+    import vsrdata.vsr_models.train as train_module
+
+    clock = FakeClock(1.0)
+    real = DistributedStep.__call__
+    calls = []
+
+    def slowing(self: Any, lr: Any, hr: Any) -> Any:
+        calls.append(1)
+        clock.now += 1.0 if len(calls) <= 6 else 4.0  # planned at 1 s per step, then 4 s
+        return real(self, lr, hr)
+
+    monkeypatch.setattr(
+        train_module, "time", types.SimpleNamespace(perf_counter=clock.perf_counter)
+    )
+    monkeypatch.setattr(DistributedStep, "__call__", slowing)
+    cfg = config(built, tmp_path / "run", time_budget=30.0, calibrate_batches=2)
+    result = train(cfg, Recorder())
+    # planned for 28 steps at 1 s; at 4 s per step from step 7 the clock passes 30 s - 2 steps
+    # (the end and one more step) after step 12: the run ends there
+    assert not result.stopped and result.steps == 12
+    assert clock.now - 100.0 <= 30.0
+    assert json.loads((tmp_path / "run" / "plan.json").read_text())["total_steps"] == result.steps
+    assert (tmp_path / "run" / "model.keras").is_file()

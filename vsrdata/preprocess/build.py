@@ -58,9 +58,14 @@ class Unit:
     clips: tuple[ClipRef, ...]
 
 
+def clip_hash(clip_id: str) -> float:
+    """The first 64 bits of sha256(clip_id), as a number uniform in [0, 1)."""
+    return int.from_bytes(hashlib.sha256(clip_id.encode()).digest()[:8], "big") / 2**64
+
+
 def split_of(clip_id: str, shares: tuple[float, float, float]) -> str:
-    """train/val/test from the first 64 bits of sha256(clip_id), uniform in [0, 1)."""
-    u = int.from_bytes(hashlib.sha256(clip_id.encode()).digest()[:8], "big") / 2**64
+    """train/val/test from the clip's hash: a clip's split never depends on other clips."""
+    u = clip_hash(clip_id)
     edge = 0.0
     for name, share in zip(SPLITS, shares, strict=True):
         edge += share
@@ -69,10 +74,50 @@ def split_of(clip_id: str, shares: tuple[float, float, float]) -> str:
     return next(n for n, s in reversed(list(zip(SPLITS, shares, strict=True))) if s > 0)
 
 
+def stratified_counts(n: int, shares: tuple[float, float, float]) -> list[int]:
+    """How many of ``n`` clips each split gets: the largest-remainder rounding of the shares,
+    with at least one clip for every split of non-zero share while there are clips enough."""
+    wanted = [i for i, share in enumerate(shares) if share > 0]
+    counts = [0, 0, 0]
+    if n >= len(wanted):
+        for i in wanted:
+            counts[i] = 1
+    rest = n - sum(counts)
+    exact = [max(0.0, shares[i] * n - counts[i]) for i in range(3)]
+    total = sum(exact) or 1.0
+    exact = [e * rest / total for e in exact]
+    floors = [int(e) for e in exact]
+    counts = [c + f for c, f in zip(counts, floors, strict=True)]
+    order = sorted(wanted, key=lambda i: (-(exact[i] - floors[i]), i))
+    for i in order[: n - sum(counts)]:
+        counts[i] += 1
+    return counts
+
+
+def assign_splits(clips: list[ClipRef], cfg: BuildConfig) -> dict[str, str]:
+    """clip id -> split. By each clip's own hash (stable when clips are added), or with
+    ``--stratify`` per category: a category's clips in hash order are dealt to train, val
+    and test in :func:`stratified_counts` numbers, so every split holds every category that
+    has clips enough (what a per-category evaluation needs on a small set)."""
+    if not cfg.stratify:
+        return {c.clip_id: split_of(c.clip_id, cfg.split) for c in clips}
+    by_category: dict[str, list[ClipRef]] = {}
+    for clip in clips:
+        by_category.setdefault(clip.category, []).append(clip)
+    result = {}
+    for members in by_category.values():
+        ordered = sorted(members, key=lambda c: (clip_hash(c.clip_id), c.clip_id))
+        counts = stratified_counts(len(ordered), cfg.split)
+        names = [name for name, k in zip(SPLITS, counts, strict=True) for _ in range(k)]
+        result.update({c.clip_id: name for c, name in zip(ordered, names, strict=True)})
+    return result
+
+
 def plan_units(clips: list[ClipRef], cfg: BuildConfig) -> list[Unit]:
     by_split: dict[str, list[ClipRef]] = {name: [] for name in SPLITS}
+    splits = assign_splits(clips, cfg)
     for clip in sorted(clips, key=lambda c: c.clip_id):
-        by_split[split_of(clip.clip_id, cfg.split)].append(clip)
+        by_split[splits[clip.clip_id]].append(clip)
     units = []
     for split, members in by_split.items():
         for start in range(0, len(members), cfg.group_size):
@@ -105,9 +150,13 @@ class _Spill:
         self._fh.close()
 
 
-def _clip_record(clip: ClipRef, status: str, reason: str = "", **counts: int) -> dict[str, Any]:
+def _clip_record(
+    clip: ClipRef, status: str, reason: str, proc: ClipProcessor, **counts: int
+) -> dict[str, Any]:
+    """One clip's outcome. ``status``: ``used``, ``partial`` (used, but its decoding ended
+    early: ``frames`` of ``announced``) or ``skipped`` (``reason`` says why)."""
     return {"clip_id": clip.clip_id, "category": clip.category, "status": status,
-            "reason": reason, "frames": counts.get("frames", 0),
+            "reason": reason, "frames": proc.stats.frames, "announced": proc.stats.announced,
             "samples": counts.get("samples", 0), "bytes": counts.get("bytes", 0)}  # fmt: skip
 
 
@@ -134,22 +183,24 @@ def _process_clip(
         for sample in proc.samples(lambda n: emit("frames", n)):
             spill.add(sample)
     except ClipError as exc:
-        return _clip_record(clip, "skipped", str(exc), frames=proc.stats.frames)
+        return _clip_record(clip, "skipped", str(exc), proc)
     except Exception as exc:  # a decoder or codec failure on bad input must not stop a build
         log.debug("clip %s failed", clip.clip_id, exc_info=True)
-        reason = f"failed: {type(exc).__name__}: {exc}"
-        return _clip_record(clip, "skipped", reason, frames=proc.stats.frames)
+        return _clip_record(clip, "skipped", f"failed: {type(exc).__name__}: {exc}", proc)
     else:
         if proc.stats.samples == 0:
-            return _clip_record(clip, "skipped", _no_sample_reason(proc), frames=proc.stats.frames)
+            return _clip_record(clip, "skipped", _no_sample_reason(proc), proc)
         size = 0
         for sample in spill:
             size += sample_payload_bytes(sample)
             for shard_set in sets:
                 shard_set.write(sample)
-        return _clip_record(
-            clip, "used", frames=proc.stats.frames, samples=proc.stats.samples, bytes=size
-        )
+        st = proc.stats
+        status, reason = "used", ""
+        if st.partial:
+            status = "partial"
+            reason = f"decoding ended early: {st.frames} of {st.announced} announced frames"
+        return _clip_record(clip, status, reason, proc, samples=st.samples, bytes=size)
     finally:
         spill.close()
 
@@ -265,6 +316,12 @@ def build(
     )
     started = time.perf_counter()
     stats = run_units(units, cfg, emit)
+    records = [c for s in stats for c in s["clips"]]
+    if not any(c["status"] != "skipped" for c in records):
+        shutil.rmtree(cfg.out)  # ours (_prepare_out made it or found our plan): no empty dataset
+        reasons = "; ".join(f"{c['clip_id']}: {c['reason']}" for c in records)
+        raise InputError(f"no clip of {cfg.source} gave a sample, so no dataset was written: "
+                         f"{reasons}")  # fmt: skip
     return _finish(cfg, stats, done, time.perf_counter() - started)
 
 

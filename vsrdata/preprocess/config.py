@@ -81,6 +81,7 @@ class BuildConfig:
     min_texture: float = 5.0
     degradation: str = "bd"
     split: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    stratify: bool = False  # split each category by the shares (see build.assign_splits)
     formats: tuple[str, ...] = ("parquet", "tfrecord")
     shard_size: int = 256 * 10**6
     group_size: int = 8

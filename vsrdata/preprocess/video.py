@@ -57,7 +57,8 @@ VIDEO_EXTS = frozenset(
 )
 IMAGE_EXTS = frozenset([".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"])
 ROOT_CATEGORY = "uncategorized"
-# A container that announces N frames but yields fewer than this share is called truncated.
+# A container that announces N frames but yields fewer than this share is checked for a
+# decoder error in the middle (refused) and otherwise kept as a partly decodable clip.
 TRUNCATED_SHARE = 0.9
 # Containers whose frame count comes from an index; others (WebM, MKV, MPEG-TS, ...) only
 # estimate it from the duration, so a short count there proves nothing.
@@ -155,8 +156,11 @@ class FrameStream:
 
     With ``prefetch > 0`` a thread decodes up to that many frames ahead of the consumer.
 
-    Raises :class:`ClipError` when the clip cannot be opened, has no decodable frame, breaks
-    off early (truncated), changes frame size, or holds an unreadable image.
+    Raises :class:`ClipError` when the clip cannot be opened, has no decodable frame, has a
+    decoder error followed by more frames (:func:`decode_error_in_the_middle`), changes frame
+    size, or holds an unreadable image. A video whose decoding simply ends early (a cut file,
+    a container announcing more frames than it holds) yields the frames it has; afterwards
+    :attr:`partial` is True and :attr:`decoded` says how many there were.
     """
 
     def __init__(self, ref: ClipRef, fps: float = 25.0, prefetch: int = 2) -> None:
@@ -164,6 +168,8 @@ class FrameStream:
         self.fps = fps
         self.prefetch = prefetch
         self.announced = 0  # frames the container announces (0: unknown)
+        self.decoded = 0  # frames yielded so far
+        self.partial = False  # decoding ended well before the announced count
         self._cap: cv2.VideoCapture | None = None
         self._files: list[Path] = []
         self._first: np.ndarray
@@ -263,18 +269,68 @@ class FrameStream:
                         f"the clip started at {self.width}x{self.height}"
                     )
                 count += 1
+                self.decoded = count
                 yield frame
         finally:
             source.close()  # stops and joins the decode thread before the capture goes
             self.close()
         indexed = Path(self.ref.path).suffix.lower() in INDEXED_EXTS
         if indexed and self.announced and count < TRUNCATED_SHARE * self.announced:
-            raise ClipError(f"truncated: decoded {count} of {self.announced} announced frames")
+            broken = decode_error_in_the_middle(self.ref.path)
+            if broken:
+                raise ClipError(f"{broken} (decoded {count} of {self.announced} frames)")
+            self.partial = True
+            log.info("%s: decoding ended after %d of %d announced frames",
+                     self.ref.clip_id, count, self.announced)  # fmt: skip
 
     def close(self) -> None:
         if self._cap is not None:
             self._cap.release()
             self._cap = None
+
+
+def decode_error_in_the_middle(path: str) -> str | None:
+    """Why a video that decoded short cannot be trusted, or None if its data simply ends.
+
+    OpenCV skips packets it cannot decode and says nothing, so a short decode is checked
+    again with PyAV, packet by packet: a decoder error followed by more decodable frames is a
+    hole in the middle (windows across it would join frames that are not neighbours); errors
+    only at the end, or none, mean the file is cut or its container announces more frames
+    than it holds, and the frames before are good.
+    """
+    import av
+
+    try:
+        container = av.open(path)
+    except (av.error.FFmpegError, OSError) as exc:
+        return f"FFmpeg cannot open it ({getattr(exc, 'strerror', None) or exc})"
+    decoded = 0
+    failed: tuple[int, int | None, str] | None = None  # frames before, packet pts, error
+    with container:
+        if not container.streams.video:
+            return "FFmpeg finds no video stream"
+        try:
+            for packet in container.demux(container.streams.video[0]):
+                try:
+                    frames = packet.decode()
+                except av.error.FFmpegError as exc:
+                    failed = failed or (decoded, packet.pts, exc.strerror or str(exc))
+                    continue
+                decoded += len(frames)
+                if failed is None or packet.size == 0:  # the final flush: frames held back
+                    continue
+                # a frame shown after the broken packet (decoders hold a few frames back, so
+                # frames that arrive later but come before it in time are not a hole)
+                later = [
+                    f for f in frames if f.pts is None or failed[1] is None or f.pts > failed[1]
+                ]
+                if later:
+                    return (
+                        f"a decoder error after frame {failed[0]} ({failed[2]}), then more frames"
+                    )
+        except av.error.FFmpegError:
+            pass  # the container's data ends mid-packet: the end of the file, not a hole
+    return None
 
 
 def _to_rgb(bgr: np.ndarray) -> np.ndarray:

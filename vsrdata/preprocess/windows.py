@@ -54,7 +54,9 @@ class _Frame:
 class ClipStats:
     """What happened to one clip, for the unit's stats and the build report."""
 
-    frames: int = 0
+    frames: int = 0  # decoded
+    announced: int = 0  # what the container announced (0: unknown)
+    partial: bool = False  # decoding ended early (see FrameStream.partial)
     shots: int = 1
     windows: int = 0  # windows that fit in a shot at the stride
     rejected: int = 0  # of those, windows whose crops all failed the thresholds
@@ -80,6 +82,7 @@ class ClipProcessor:
         """Decode the clip once and yield its samples; raises ClipError for unusable clips."""
         cfg, s = self.cfg, self.cfg.scale
         stream = FrameStream(self.ref, cfg.fps)
+        self.stats.announced = stream.announced
         h, w = stream.height, stream.width
         self.hr_size = (h - h % s, w - w % s)
         if min(self.hr_size) < cfg.crop_size:
@@ -108,6 +111,7 @@ class ClipProcessor:
                 centre += 1
             while buf and buf[0].index < centre - self.half:
                 buf.popleft()
+        self.stats.partial = stream.partial
         if self.stats.frames < cfg.frames:
             raise ClipError(f"too short: {self.stats.frames} frames, a window needs {cfg.frames}")
         self._add_cuts(detector.finish())

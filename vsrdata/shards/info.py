@@ -2,7 +2,8 @@
 
 It holds the schema version, the software version, the build arguments, counts and bytes
 per split and per category, every shard (path relative to the dataset, format, split,
-samples, bytes, sha256) and every skipped clip with its reason. It is assembled from the
+samples, bytes, sha256), every skipped clip with its reason, and every partly decodable clip
+that was used (frames decoded of those announced). It is assembled from the
 work units' stats files in a fixed order and holds no timings, so the same inputs and
 arguments give the same bytes whatever the engine or the number of workers.
 """
@@ -39,12 +40,15 @@ def assemble_index(build_args: dict[str, Any], units: list[dict[str, Any]]) -> d
     splits: dict[str, dict[str, Any]] = {}
     shards: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
+    partial: list[dict[str, Any]] = []
     for unit in units:
         split = splits.setdefault(unit["split"], {**_counter(), "categories": {}, "formats": {}})
         for clip in unit["clips"]:
-            if clip["status"] != "used":
+            if clip["status"] == "skipped":
                 skipped.append({"clip_id": clip["clip_id"], "reason": clip["reason"]})
                 continue
+            if clip["status"] == "partial":
+                partial.append({k: clip[k] for k in ("clip_id", "frames", "announced")})
             cat = split["categories"].setdefault(clip["category"], _counter())
             for counter in (split, cat):
                 counter["clips"] += 1
@@ -73,6 +77,8 @@ def assemble_index(build_args: dict[str, Any], units: list[dict[str, Any]]) -> d
         "categories": _by_category(ordered),
         "shards": shards,
         "skipped": sorted(skipped, key=lambda s: s["clip_id"]),
+        # used, but their decoding ended early: frames decoded of those announced
+        "partial": sorted(partial, key=lambda s: s["clip_id"]),
     }
 
 

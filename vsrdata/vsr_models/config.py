@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ from vsrdata.vsr_models.registry import SCALES, TRAINABLE
 SCHEDULES = ("step", "cosine", "constant")
 STRATEGIES = ("auto", "one-device", "mirrored", "multi-worker")
 PRECISIONS = ("float32", "mixed")
+UNLIMITED_STEPS = 10**9  # the cap of a --time-budget run given no --steps or --epochs
 
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {
@@ -53,8 +55,18 @@ PRESETS: dict[str, dict[str, Any]] = {
 # different runs together, so a changed value is refused (the rest may change on resume).
 RUN_IDENTITY = (
     "model", "scale", "batch_size", "patch", "lr", "schedule", "warmup", "decay_epochs",
-    "decay_factor", "seed", "precision", "format", "shuffle_buffer",
+    "decay_factor", "seed", "precision", "format", "shuffle_buffer", "time_budget",
 )  # fmt: skip
+
+
+def parse_duration(text: str | float | None) -> float | None:
+    """'90s', '4m', '1.5h', '300' (seconds) -> seconds; None stays None."""
+    if text is None or isinstance(text, int | float):
+        return None if text is None else float(text)
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|m|min|h)?\s*", text.lower())
+    if not m:
+        raise UsageError(f"--time-budget takes a duration like 90s, 4m or 1h, got {text!r}")
+    return float(m.group(1)) * {"s": 1, None: 1, "m": 60, "min": 60, "h": 3600}[m.group(2)]
 
 
 @dataclass(frozen=True)
@@ -88,6 +100,9 @@ class TrainConfig:
     format: str | None = None
     shuffle_buffer: int = 1024
     deterministic: bool = False
+    # seconds: the run plans its length to end (final validation and export included) within
+    # this much training time; --steps/--epochs, if given, cap it
+    time_budget: float | None = None
     preset: str | None = None
 
     @classmethod
@@ -114,8 +129,12 @@ class TrainConfig:
             raise UsageError(f"--model must be one of {', '.join(TRAINABLE)}, got {self.model!r}")
         if self.scale not in SCALES:
             raise UsageError(f"--scale must be one of {SCALES}, got {self.scale}")
-        if (self.steps is None) == (self.epochs is None):
-            raise UsageError("give exactly one of --steps and --epochs")
+        if self.steps is not None and self.epochs is not None:
+            raise UsageError("give one of --steps and --epochs, not both")
+        if self.steps is None and self.epochs is None and self.time_budget is None:
+            raise UsageError("give --steps, --epochs or --time-budget")
+        if self.time_budget is not None and not self.time_budget > 0:
+            raise UsageError(f"--time-budget must be positive, got {self.time_budget}")
         if self.steps is not None and self.steps < 1:
             raise UsageError(f"--steps must be at least 1, got {self.steps}")
         if self.epochs is not None and not self.epochs > 0:
@@ -139,10 +158,12 @@ class TrainConfig:
             raise UsageError(f"precision must be one of {', '.join(PRECISIONS)}")
 
     def total_steps(self, train_samples: int) -> int:
-        """--steps, or --epochs over ``train_samples`` at the global batch (rounded up)."""
+        """--steps, or --epochs over ``train_samples`` at the global batch (rounded up); with
+        only a --time-budget, no cap (the run plans its length, see vsr_models.train)."""
         if self.steps is not None:
             return self.steps
-        assert self.epochs is not None
+        if self.epochs is None:
+            return UNLIMITED_STEPS
         return max(1, math.ceil(self.epochs * train_samples / self.batch_size))
 
     def identity(self) -> dict[str, Any]:

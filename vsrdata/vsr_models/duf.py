@@ -99,6 +99,12 @@ def exact_dtype() -> str:
     return "float32" if compute in ("float16", "bfloat16") else str(compute)
 
 
+def _conv(filters: int, size: Any, **kwargs: Any) -> keras.layers.Layer:
+    """A 3-D convolution initialized as in the official release: He normal weights
+    (variance 2 / fan-in, truncated), zero biases."""
+    return keras.layers.Conv3D(filters, size, kernel_initializer="he_normal", **kwargs)
+
+
 def _bn(name: str, synchronized: bool) -> keras.layers.Layer:
     return keras.layers.BatchNormalization(synchronized=synchronized, name=name)
 
@@ -108,12 +114,12 @@ def _block(x: Any, growth: int, name: str, trim_time: bool, synchronized: bool) 
     channels = x.shape[-1]
     t = _bn(f"{name}_bn1", synchronized)(x)
     t = keras.layers.ReLU()(t)
-    t = keras.layers.Conv3D(channels, 1, name=f"{name}_conv1")(t)
+    t = _conv(channels, 1, name=f"{name}_conv1")(t)
     t = _bn(f"{name}_bn2", synchronized)(t)
     t = keras.layers.ReLU()(t)
     pad = ((0, 0), (1, 1), (1, 1)) if trim_time else ((1, 1), (1, 1), (1, 1))
     t = keras.layers.ZeroPadding3D(pad)(t)
-    t = keras.layers.Conv3D(growth, 3, name=f"{name}_conv2")(t)
+    t = _conv(growth, 3, name=f"{name}_conv2")(t)
     if trim_time:
         x = keras.layers.Cropping3D(((1, 1), (0, 0), (0, 0)))(x)
     return keras.layers.Concatenate(axis=-1)([x, t])
@@ -128,7 +134,7 @@ def build_duf(name: str = "duf-16l", scale: int = 4, synchronized_bn: bool = Fal
     blocks, growth = VARIANTS[name]
     lr = keras.Input(shape=(FRAMES, None, None, 3), name="lr")
     x = keras.layers.ZeroPadding3D(((0, 0), (1, 1), (1, 1)))(lr)
-    x = keras.layers.Conv3D(64, (1, 3, 3), name="stem")(x)
+    x = _conv(64, (1, 3, 3), name="stem")(x)
     for i in range(blocks):
         x = _block(x, growth, f"dense{i + 1}", False, synchronized_bn)
     for i in range(3):
@@ -136,14 +142,14 @@ def build_duf(name: str = "duf-16l", scale: int = 4, synchronized_bn: bool = Fal
     x = _bn("final_bn", synchronized_bn)(x)
     x = keras.layers.ReLU()(x)
     x = keras.layers.ZeroPadding3D(((0, 0), (1, 1), (1, 1)))(x)
-    x = keras.layers.Conv3D(256, (1, 3, 3), activation="relu", name="final_conv")(x)
+    x = _conv(256, (1, 3, 3), activation="relu", name="final_conv")(x)
 
-    r = keras.layers.Conv3D(256, 1, activation="relu", name="res_conv1")(x)
-    r = keras.layers.Conv3D(3 * scale * scale, 1, name="res_conv2")(r)
+    r = _conv(256, 1, activation="relu", name="res_conv1")(x)
+    r = _conv(3 * scale * scale, 1, name="res_conv2")(r)
     residual = DepthToSpace(scale, name="res_depth_to_space")(r)
 
-    f = keras.layers.Conv3D(512, 1, activation="relu", name="filter_conv1")(x)
-    f = keras.layers.Conv3D(FILTER * FILTER * scale * scale, 1, name="filter_conv2")(f)
+    f = _conv(512, 1, activation="relu", name="filter_conv1")(x)
+    f = _conv(FILTER * FILTER * scale * scale, 1, name="filter_conv2")(f)
     # at least float32 even under a mixed-precision policy: the softmax, the filtering of the
     # input frame (bfloat16 would quantize its pixels) and the output
     exact = exact_dtype()

@@ -6,6 +6,7 @@ runs/x/
   ckpt/               tf.train.CheckpointManager: model, optimizer, step (the data position
                       is step × global batch, see vsr_models.data.training_stream)
   logs/               TensorBoard: train/loss, train/learning_rate, val/* scalars and images
+  plan.json           a --time-budget run's planned length (fixed once planned)
   history.jsonl       one line per validation
   best.keras          the model with the best val PSNR-Y so far; best.json says which step
   model.keras         the final model
@@ -76,6 +77,15 @@ class RunFolder:
         if self.chief:
             self.root.mkdir(parents=True, exist_ok=True)
             _write_json(path, {"identity": identity, "config": config.to_dict()})
+
+    def planned_steps(self) -> int | None:
+        """The length a --time-budget run planned for itself, once it has."""
+        path = self.root / "plan.json"
+        return int(json.loads(path.read_text())["total_steps"]) if path.is_file() else None
+
+    def plan(self, total_steps: int, **why: Any) -> None:
+        if self.chief:
+            _write_json(self.root / "plan.json", {"total_steps": total_steps, **why})
 
     # -- validation history and the best model -------------------------------------------------
 

@@ -87,6 +87,44 @@ def _num_workers(strategy: Any) -> int:
     return int(getattr(strategy.extended, "_num_workers", 1) or 1)
 
 
+class _Budget:
+    """A --time-budget: after ``PROBE`` timed steps, the run's length is planned so that the
+    steps, the validations every ``val_every`` steps and the final PreciseBN, validation and
+    export fit in ``seconds`` from the first step; if the steps turn out slower, the run ends
+    early at the step where the rest would no longer fit."""
+
+    PROBE = 5  # steps timed after the first (which compiles)
+
+    def __init__(self, seconds: float, val_every: int | None) -> None:
+        self.seconds = seconds
+        self.val_every = val_every  # None: no validation until the end
+        self.began = time.perf_counter()
+        self.first: tuple[int, float] | None = None  # (step, time) after the compiled step
+        self.per_step: float | None = None
+        self.final = False
+
+    def plan(self, step: int, total: int, end_steps: float) -> int | None:
+        """A new total at ``step`` (None: keep ``total``); ``end_steps`` is the cost of the
+        end of the run in training steps."""
+        now = time.perf_counter()
+        if self.first is None:
+            self.first = (step, now)
+            return None
+        if self.per_step is None:
+            if step - self.first[0] < self.PROBE and step < total:
+                return None
+            self.per_step = (now - self.first[1]) / (step - self.first[0])
+            left = self.seconds - (now - self.began) - end_steps * self.per_step
+            # each step, plus its share of the validations on the way (each one costs about
+            # what the end costs)
+            share = end_steps / self.val_every if self.val_every else 0.0
+            return max(step, min(total, step + int(left / (self.per_step * (1 + share)))))
+        if now - self.began + (end_steps + 1) * self.per_step > self.seconds and step < total:
+            self.final = True
+            return step  # slower than planned: end here, within the budget
+        return None
+
+
 class _Loop:
     """State of one run; ``run()`` is the whole loop."""
 
@@ -107,10 +145,16 @@ class _Loop:
         self.folder = RunFolder(config.out, self.chief)
         policy = precision_policy(config.precision)
         self.folder.claim(config, dataset_fingerprint(index), self.total, policy)
+        planned = self.folder.planned_steps()
+        self.budget = None
+        if config.time_budget and not planned:
+            self.budget = _Budget(config.time_budget, config.val_every if self.has_val else None)
+        self.total = planned or self.total
         decay = max(1, round(config.decay_epochs * self.train_samples / config.batch_size))
         schedule = LearningRate(
-            config.lr, config.schedule, self.total, config.warmup, decay, config.decay_factor
-        )
+            config.lr, config.schedule, self.total, config.warmup, decay, config.decay_factor,
+            adjustable=self.budget is not None,
+        )  # fmt: skip
         self.schedule = schedule
         self.trainer = DistributedStep(
             self.strategy, config.model, config.scale, config.batch_size, schedule,
@@ -195,6 +239,28 @@ class _Loop:
         self.observer.validated(step, result, is_best)
         return result
 
+    def replan(self, step: int) -> None:
+        """Under a --time-budget, fix the run's length once its speed is known, and end it at
+        this step if the budget is spent (either way the length is final: re-running the
+        command finds the run complete at that step)."""
+        if self.budget is None:
+            return
+        total = self.budget.plan(step, self.total, self.calibration_cost())
+        if total is not None and total != self.total:
+            self.total = total
+            self.schedule.set_total(total)
+        if total is not None or step >= self.total:
+            self.folder.plan(self.total, time_budget=self.budget.seconds,
+                             seconds_per_step=self.budget.per_step)  # fmt: skip
+            if self.budget.final:
+                self.budget = None
+
+    def calibration_cost(self) -> float:
+        """Forward passes of the final PreciseBN and validation, in steps (each about a third
+        of a training step)."""
+        val = math.ceil(self.config.val_samples / 16) if self.has_val else 0
+        return (self.config.calibrate_batches + val) / 3
+
     def fail(self, loss: float, step: int) -> TrainingError:
         kept = tf.train.latest_checkpoint(str(self.folder.ckpt))
         where = f"the last good checkpoint {kept} is kept" if kept else "no checkpoint was saved"
@@ -236,6 +302,7 @@ class _Loop:
             if not math.isfinite(loss):
                 raise self.fail(loss, step)
             recent = [*recent[-(config.log_every - 1) :], loss]
+            self.replan(step)
             rate = float(self.schedule(step - 1))
             self.observer.step(step, self.total, loss, rate)
             if step % config.log_every == 0:
