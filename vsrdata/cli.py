@@ -45,8 +45,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)  # a line with a path is one line, whatever its length
+err = Console(stderr=True, soft_wrap=True)
 _options = {"verbose": False}
 
 

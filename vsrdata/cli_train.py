@@ -108,6 +108,9 @@ def train(
     ckpt_every: Annotated[int | None, typer.Option(help="Checkpoint period, steps.")] = None,
     val_every: Annotated[int | None, typer.Option(help="Validation period, steps.")] = None,
     val_samples: Annotated[int | None, typer.Option(help="Val samples scored.")] = None,
+    calibrate_batches: Annotated[
+        int | None, typer.Option(help="Train batches for PreciseBN before validation (0: off).")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of weights and data order.")] = None,
     strategy: Annotated[str, typer.Option(help=_choices(STRATEGIES))] = "auto",
     devices: Annotated[
@@ -137,7 +140,8 @@ def train(
         steps=steps, epochs=epochs, time_budget=parse_duration(time_budget),
         batch_size=batch_size, patch=patch, lr=lr,
         schedule=schedule, warmup=warmup, ckpt_every=ckpt_every, val_every=val_every,
-        val_samples=val_samples, seed=seed, strategy=strategy, format=format,
+        val_samples=val_samples, calibrate_batches=calibrate_batches, seed=seed,
+        strategy=strategy, format=format,
         devices=tuple(d.strip() for d in devices.split(",")) if devices else None,
         precision="mixed" if mixed_precision else None, jit=jit or None,
         deterministic=deterministic or None,
@@ -159,7 +163,7 @@ def train(
     done = f"trained {result.steps} steps into {result.run}"
     if result.steps > result.resumed_from:
         done += f" ({result.samples_per_second:.1f} samples/s)"
-    out.print(done)
+    out.print(f"{done}; weights sha256 {result.weights_sha256[:16]}", soft_wrap=True)
     best = result.best
     if best:
         out.print(

@@ -183,6 +183,7 @@ def test_build_reads_the_catalog(world: Server, tmp_path: Path) -> None:
         ("pixabay", "people", "pixabay"), ("pexels", "people", "pexels")}  # fmt: skip
 
 
+@pytest.mark.slow
 def test_cli_crawl_catalog_and_build(world: Server, tmp_path: Path) -> None:
     import subprocess
     import sys

@@ -156,10 +156,12 @@ def test_eval_dataset_with_a_model_and_a_scale_mismatch(built: Path, tmp_path: P
     doc = json.loads((tmp_path / "r" / "results.json").read_text())
     assert doc["models"] == ["bicubic", f"{tmp_path.name}/duf4"]
     assert doc["protocol"]["name"] == "duf" and doc["clips"]
-    res = vsrdata("eval", str(built), "--model", str(tmp_path / "duf2.keras"),
-                  "--report", str(tmp_path / "r2"))  # fmt: skip
-    assert res.returncode == 2 and "upscales x2 but the data is x4" in res.stderr
-    assert "Traceback" not in res.stderr
+    from vsrdata.evaluate.protocol import make_protocol
+    from vsrdata.evaluate.run import evaluate
+
+    mismatch = EvalConfig(dataset=str(built), models=(str(tmp_path / "duf2.keras"),))
+    with pytest.raises(UsageError, match="upscales x2 but the data is x4"):
+        evaluate(mismatch, make_protocol("duf"))
 
 
 def clip_with_audio(path: Path, frames: int = 12, fps: int = 10) -> None:

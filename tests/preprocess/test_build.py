@@ -91,9 +91,11 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "vsrdata.cli", *args]
 
 
+@pytest.mark.slow
 def test_resume_after_sigkill(clips_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "killed"
-    args = ["build", str(clips_dir), "--out", str(out), "--patch", "16", "--workers", "1",
+    args = ["build", str(clips_dir), "--out", str(out), "--patch", "16", "--test-stride", "4",
+            "--workers", "1",
             "--group-size", "1", "--split", "0.5,0.25,0.25", "--shard-size", "1GB"]  # fmt: skip
     proc = subprocess.Popen(_cli(*args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)  # fmt: skip

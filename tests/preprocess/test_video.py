@@ -108,7 +108,7 @@ def test_memory_is_bounded_by_the_window(tmp_path: Path) -> None:
 def test_test_split_keeps_whole_frames_at_a_multiple_of_the_scale(tmp_path: Path) -> None:
     synthesize(tmp_path, clips=1, seconds=0.5, size=(130, 98), seed=2, categories=("zoom",))
     ref = discover(tmp_path)[0]
-    cfg = small_config(tmp_path, "-", patch=8)
+    cfg = small_config(tmp_path, "-", patch=8, test_stride=1)
     samples = list(ClipProcessor(ref, cfg, "test").samples())
     assert [s["center"] for s in samples] == list(range(3, 12 - 3))  # test stride 1, 12 frames
     s = samples[0]

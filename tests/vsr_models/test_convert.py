@@ -90,6 +90,7 @@ def test_wrong_or_incomplete_files_are_refused(tmp_path: Path) -> None:
         convert_official(tmp_path / "junk.h5")
 
 
+@pytest.mark.slow
 def test_cli_writes_a_loadable_model(tmp_path: Path) -> None:
     path = tmp_path / "params_16L_x2.h5"
     write_release_file(build_model("duf-16l", 2), path, 3)

@@ -71,7 +71,9 @@ class KerasUpscaler:
         if tile < 0 or 0 < tile < 16 or overlap < 0:
             raise UsageError("tile is 0 (whole frames) or at least 16 LR pixels; overlap >= 0")
         self.tile, self.overlap = tile, overlap
-        self._run = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+        self._run = tf.function(
+            lambda x: model(x, training=False), reduce_retracing=True, autograph=False
+        )
 
     def _infer(self, window: np.ndarray) -> np.ndarray:
         x = window[None].astype(np.float32) / 255.0

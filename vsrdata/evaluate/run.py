@@ -60,6 +60,9 @@ class EvalConfig:
             raise UsageError(f"--temporal-pad must be one of {', '.join(TEMPORAL_PADS)}")
         if self.tile < 0 or 0 < self.tile < 16:
             raise UsageError("--tile is 0 (whole frames) or at least 16 LR pixels")
+        for _, path in name_models(self.models):  # before anything loads: a quick error
+            if not Path(path).is_file():
+                raise InputError(f"model {path} does not exist (give a .keras file or 'bicubic')")
         return self
 
 

@@ -117,7 +117,9 @@ def _parquet_dataset(
         yield from _rows_parquet(Path(path.decode()))
 
     return files.interleave(
-        lambda p: tf.data.Dataset.from_generator(rows, output_signature=signature, args=(p,)),
+        tf.autograph.experimental.do_not_convert(
+            lambda p: tf.data.Dataset.from_generator(rows, output_signature=signature, args=(p,))
+        ),
         cycle_length=min(4, n_files),
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=deterministic,
@@ -155,7 +157,9 @@ def parsed(
             cycle_length=min(4, len(paths)),
             num_parallel_calls=tf.data.AUTOTUNE,
             deterministic=deterministic,
-        ).map(lambda r: tf.io.parse_single_example(r, spec))
+        ).map(
+            tf.autograph.experimental.do_not_convert(lambda r: tf.io.parse_single_example(r, spec))
+        )
     else:
         ds = _parquet_dataset(tf, files, len(paths), spec, deterministic)
     full = split == "test" or build.get("crop") == "full"
@@ -171,7 +175,7 @@ def parsed(
         meta = {k: v for k, v in features.items() if k not in IMAGE_FIELDS}
         return lr, hr, meta
 
-    return ds, decode
+    return ds, tf.autograph.experimental.do_not_convert(decode)
 
 
 def read(

@@ -5,9 +5,10 @@ Presets fill in what the command line leaves unset (explicit options always win)
 - ``paper``: the DUF paper's settings (Jo et al., CVPR 2018): Adam, learning rate 1e-3
   multiplied by 0.1 every 10 epochs, batch 16, 32×32 LR input patches (the Huber loss with
   delta 0.01 is always used); 30 epochs is our choice (three decays).
-- ``cpu-quick``: about three minutes on two CPU cores: DUF-16L, 300 steps of batch 8 on
-  16×16 LR patches, a cosine schedule with warm-up. On the synthetic demo it ends about
-  3 dB above bicubic on the held-out val clips (docs/benchmarks.md).
+- ``cpu-quick``: about two and a half minutes on two CPU cores: DUF-16L, 400 steps of batch
+  4 on 16×16 LR patches, a cosine schedule with warm-up (on a CPU, batch 4 gains more per
+  second than batch 8: docs/benchmarks.md). With ``--time-budget`` the run plans fewer steps
+  to fit; the demo's 2 minutes end about 2 dB above bicubic on its held-out clips.
 """
 
 from __future__ import annotations
@@ -39,12 +40,12 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
     "cpu-quick": {
         "model": "duf-16l",
-        "batch_size": 8,
+        "batch_size": 4,
         "patch": 16,
-        "lr": 2e-3,
+        "lr": 3e-3,
         "schedule": "cosine",
-        "warmup": 20,
-        "steps": 300,
+        "warmup": 10,
+        "steps": 400,
         "val_every": 100,
         "ckpt_every": 100,
         "val_samples": 64,
@@ -142,6 +143,8 @@ class TrainConfig:
         for name in ("batch_size", "ckpt_every", "val_every", "val_samples", "log_every"):
             if getattr(self, name) < 1:
                 raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
+        if self.calibrate_batches < 0:
+            raise UsageError(f"--calibrate-batches must be 0 or more, got {self.calibrate_batches}")
         if self.patch is not None and self.patch < 8:
             raise UsageError(f"--patch must be at least 8 LR pixels, got {self.patch}")
         if not (self.lr > 0 and math.isfinite(self.lr)):

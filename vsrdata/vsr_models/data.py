@@ -85,6 +85,12 @@ def crop_and_augment(
     return lr, hr
 
 
+def _plain(fn: Any) -> Any:
+    """``fn`` traced as written: these input functions branch with ``tf.cond`` only, so
+    autograph's source rewriting would cost seconds of start-up for nothing."""
+    return tf.autograph.experimental.do_not_convert(fn)
+
+
 def _to_float(lr: Any, hr: Any) -> tuple[Any, Any]:
     return tf.cast(lr, tf.float32) / 255.0, tf.cast(hr, tf.float32) / 255.0
 
@@ -105,7 +111,7 @@ def block_shuffle(ds: tf.data.Dataset, size: int, seed: Any) -> tf.data.Dataset:
             tf.nest.map_structure(lambda x: tf.gather(x, order), block)
         )
 
-    return ds.batch(size).enumerate().flat_map(permute)
+    return ds.batch(size).enumerate().flat_map(_plain(permute))
 
 
 def split_samples(index: dict[str, Any], split: str) -> int:
@@ -152,7 +158,7 @@ def training_stream(
         skip = tf.where(e == first_epoch, tf.constant(offset, tf.int64), tf.constant(0, tf.int64))
         position = tf.data.Dataset.range(e * n + skip, (e + 1) * n)
         return tf.data.Dataset.zip(records.skip(skip), position).map(
-            lambda rec, k: (*decode(rec), k), num_parallel_calls=tf.data.AUTOTUNE
+            _plain(lambda rec, k: (*decode(rec), k)), num_parallel_calls=tf.data.AUTOTUNE
         )
 
     corner = build.get("degradation") in CORNER_ALIGNED
@@ -161,8 +167,8 @@ def training_stream(
         key = tf.stack([tf.constant(seed, tf.int64), k])
         return _to_float(*crop_and_augment(lr, hr, key, scale, patch, corner))
 
-    ds = tf.data.Dataset.range(first_epoch, 2**62).flat_map(epoch)
-    ds = ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = tf.data.Dataset.range(first_epoch, 2**62).flat_map(_plain(epoch))
+    ds = ds.map(_plain(transform), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
@@ -177,4 +183,4 @@ def eval_data(
     ds = read(path, split, format)
     if limit is not None:
         ds = ds.take(limit)
-    return ds.map(_to_float).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return ds.map(_plain(_to_float)).batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -33,9 +33,13 @@ from vsrdata.vsr_models.registry import build_model
 def split_cpu(n: int) -> None:
     """Expose the CPU as ``n`` logical devices (tests of strategies without GPUs).
 
-    Must run before TensorFlow initializes its devices.
+    Must run before TensorFlow initializes its devices; asking again for the same split
+    changes nothing.
     """
     cpu = tf.config.list_physical_devices("CPU")[0]
+    current = tf.config.get_logical_device_configuration(cpu)
+    if current is not None and len(current) == n:
+        return
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(n)]
     )
@@ -130,10 +134,13 @@ class DistributedStep:
             )  # fmt: skip
         self._gradients = self._loss_and_gradients
         if jit and not sync:
-            self._gradients = tf.function(self._loss_and_gradients, jit_compile=True)
+            self._gradients = tf.function(
+                self._loss_and_gradients, jit_compile=True, autograph=False
+            )
         elif jit:  # synchronized BN all-reduces inside the forward pass: let XLA cluster around
             tf.config.optimizer.set_jit("autoclustering")
-        self._step = tf.function(self._distributed)
+        # no Python control flow on tensors here: autograph would only cost tracing time
+        self._step = tf.function(self._distributed, autograph=False)
 
     def _loss_and_gradients(self, lr: Any, hr: Any) -> tuple[Any, Any]:
         with tf.GradientTape() as tape:

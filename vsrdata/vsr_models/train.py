@@ -11,6 +11,7 @@ The layout of the run folder: :mod:`vsrdata.vsr_models.run_folder`.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import shutil
@@ -70,6 +71,7 @@ class TrainResult:
     samples_per_second: float
     last_val: dict[str, float] | None
     best: dict[str, Any] | None
+    weights_sha256: str = ""  # of the trained weights (every worker of a run has the same)
 
 
 def is_chief(strategy: Any) -> bool:
@@ -81,6 +83,15 @@ def is_chief(strategy: Any) -> bool:
         return True
     has_chief = "chief" in resolver.cluster_spec().as_dict()
     return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+
+
+def weights_digest(weights: list[Any]) -> str:
+    """sha256 of a model's weights (their float bytes, in order): equal digests, equal
+    models, e.g. on every worker of a multi-worker run, or a resumed and a whole run."""
+    digest = hashlib.sha256()
+    for w in weights:
+        digest.update(np.ascontiguousarray(w).tobytes())
+    return digest.hexdigest()
 
 
 def _num_workers(strategy: Any) -> int:
@@ -213,7 +224,7 @@ class _Loop:
         if self._plain is None:
             self._plain = build_model(config.model, config.scale)
             plain = self._plain
-            self._predict = tf.function(lambda x: plain(x, training=False))
+            self._predict = tf.function(lambda x: plain(x, training=False), autograph=False)
         self._plain.set_weights(self.trainer.model.get_weights())
         if config.calibrate_batches:
             batches = training_stream(
@@ -326,6 +337,7 @@ class _Loop:
             stopped=stopped, loss=float(np.mean(recent)) if recent else None,
             samples_per_second=(step - start) * config.batch_size / max(elapsed, 1e-9),
             last_val=last_val, best=self.folder.best(),
+            weights_sha256=weights_digest(self.trainer.model.get_weights()),
         )  # fmt: skip
         self.folder.report({**asdict(result), "config": config.to_dict()})
         return result

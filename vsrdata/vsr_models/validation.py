@@ -32,7 +32,9 @@ _FORWARD: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 def _training_forward(model: Any) -> Any:
     """``model(x, training=True)`` compiled once per model (traced with momentum 0)."""
     if model not in _FORWARD:
-        _FORWARD[model] = tf.function(lambda x: model(x, training=True), reduce_retracing=True)
+        _FORWARD[model] = tf.function(
+            lambda x: model(x, training=True), reduce_retracing=True, autograph=False
+        )
     return _FORWARD[model]
 
 
