@@ -13,7 +13,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # fallback where uv cannot be had.
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -qq uv && $(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[test]' \
+	$(PY) -m pip install -qq uv && $(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -e '.[test]' \
 	  || $(PY) -m pip install -qq -e '.[test]'
 	touch $(STAMP)
 
