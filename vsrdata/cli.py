@@ -34,10 +34,6 @@ from vsrdata.preprocess.degrade import DEGRADATIONS, SCALES
 from vsrdata.preprocess.scenes import SCENE_DETECTORS
 from vsrdata.shards.writer import FORMATS
 
-# TensorFlow's C++ start-up chatter (no CUDA driver on a CPU machine, oneDNN notices) is not
-# for users; errors that matter reach them as Python exceptions. Set before TF loads.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
 app = typer.Typer(
     name="vsrdata",
     help="License-free web video into video super-resolution datasets.",
@@ -90,6 +86,10 @@ def _root(
     ] = False,
 ) -> None:
     _options["verbose"] = verbose
+    # TensorFlow's C++ log (a missing CUDA driver on a CPU machine, oneDNN and graph-rewrite
+    # notices) is not for users, unless --verbose; errors that matter reach them as Python
+    # exceptions. Read when TensorFlow loads, which the commands do later.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if verbose else "3")
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(message)s",

@@ -119,6 +119,10 @@ def crawl(
         err.print(f"[yellow]{name} / {keyword}:[/] {why}", highlight=False, soft_wrap=True)
     out.print(f"catalog: {out_dir / 'catalog.sqlite'}")
     failed = sum(summary.failed.values())
+    if len(summary.unavailable) == len(cfg.sources):
+        err.print("[red]no source could run[/]: " + "; ".join(summary.unavailable.values()),
+                  highlight=False, soft_wrap=True)  # fmt: skip
+        raise typer.Exit(1)
     if summary.source_errors or failed:
         err.print(
             f"[red]{len(summary.source_errors)} searches and {failed} downloads failed[/]; "

@@ -23,6 +23,7 @@ from vsrdata.crawler import youtube
 from vsrdata.crawler.base import CrawlConfig
 from vsrdata.crawler.catalog import Catalog
 from vsrdata.crawler.crawl import Crawler
+from vsrdata.crawler.http import CrawlError
 
 JSON = {"Content-Type": "application/json"}
 # Answers wrong for any JSON API: (what, reply, what the recorded error says)
@@ -301,3 +302,21 @@ def test_cli_goes_on_after_a_malformed_answer_and_exits_1(tmp_path: Path) -> Non
     assert "pixabay / broken:" in res.stderr and "hits: Input should be a valid list" in res.stderr
     assert "1 clips would be fetched" in res.stdout and "pixabay:7" in res.stdout
     assert "1 searches and 0 downloads failed" in res.stderr
+
+
+def test_an_empty_object_sent_as_an_empty_list_is_read_as_empty() -> None:
+    from vsrdata.crawler.answers import parse
+    from vsrdata.crawler.wikimedia import _ImageInfo
+
+    assert parse("wikimedia", _ImageInfo, {"extmetadata": []}).extmetadata == {}  # PHP's {}
+    with pytest.raises(CrawlError, match="extmetadata: Input should be a valid dictionary"):
+        parse("wikimedia", _ImageInfo, {"extmetadata": "none"})
+
+
+def test_cli_with_no_source_that_can_run_exits_1(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    res = subprocess.run([sys.executable, "-m", "vsrdata.cli", "crawl", "--keywords", "walking",
+                          "--out", str(tmp_path)], capture_output=True, text=True, timeout=120,
+                         env=env)  # fmt: skip
+    assert res.returncode == 1 and "no source could run" in res.stderr
+    assert "PIXABAY_API_KEY" in res.stderr and "PEXELS_API_KEY" in res.stderr

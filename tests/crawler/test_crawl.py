@@ -162,9 +162,11 @@ def test_missing_key_skips_the_source(
 ) -> None:
     monkeypatch.delenv("PEXELS_API_KEY")
     summary = Crawler(config(tmp_path), session=session(FakeTime())).run()
-    assert (
-        "PEXELS_API_KEY" in summary.source_errors[("pexels", "walking")] and summary.downloaded == 1
-    )
+    assert "PEXELS_API_KEY" in summary.unavailable["pexels"] and summary.downloaded == 1
+    assert not summary.source_errors  # a source that cannot run is no failed search
+    with Catalog(tmp_path) as cat:
+        found = {(s["source"], s["status"]) for s in cat.searches()}
+    assert found == {("pexels", "skipped"), ("pixabay", "ok")}
 
 
 def test_build_reads_the_catalog(world: Server, tmp_path: Path) -> None:

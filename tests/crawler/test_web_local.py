@@ -89,7 +89,7 @@ def test_local_folder_under_a_declared_license(videos: dict[str, bytes], tmp_pat
     assert (tmp_path / "crawl" / row.local_path).read_bytes() == videos["four"]
     missing = CrawlConfig(out=str(tmp_path / "c2"), keywords=("x",), sources=("local",),
                           local_dir=str(src))  # fmt: skip
-    assert "--local-license" in Crawler(missing).run().source_errors[("local", "x")]
+    assert "--local-license" in Crawler(missing).run().unavailable["local"]
 
 
 def test_the_same_bytes_from_two_sources_are_kept_once(

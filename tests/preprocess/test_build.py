@@ -224,6 +224,11 @@ def test_a_source_where_every_clip_is_skipped_is_an_error(tmp_path: Path) -> Non
     assert res.returncode == 1 and "Traceback" not in res.stderr
     assert "no clip of" in res.stderr and "notes.mp4: not a readable video" in res.stderr
     assert not (tmp_path / "ds").exists()  # no empty dataset left behind
+    (tmp_path / "mine").mkdir()  # a folder the user made stays, emptied of what the build wrote
+    res = subprocess.run([sys.executable, "-m", "vsrdata", "build", str(tmp_path / "in"),
+                          "--out", str(tmp_path / "mine")], capture_output=True, text=True,
+                         timeout=120)  # fmt: skip
+    assert res.returncode == 1 and list((tmp_path / "mine").iterdir()) == []
 
 
 def test_resume_refuses_other_arguments(built: Path, clips_dir: Path) -> None:

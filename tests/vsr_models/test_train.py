@@ -147,13 +147,31 @@ def test_bad_options_are_usage_errors(options: dict[str, Any], message: str) -> 
         TrainConfig.from_options(dataset="d", out="o", **options)
 
 
+def test_time_budget_is_refused_on_a_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vsrdata.errors import UsageError
+    from vsrdata.vsr_models import train as train_module
+
+    class Cluster:  # stands in for a MultiWorkerMirroredStrategy of two workers
+        extended = type("E", (), {"_num_workers": 2})()
+
+    monkeypatch.setattr(train_module, "make_strategy", lambda *a: Cluster())
+    monkeypatch.setattr(train_module, "check_dataset", lambda *a: {"splits": {
+        "train": {"samples": 8}, "val": {"samples": 4}}, "build": {"patch": 16}})  # fmt: skip
+    cfg = TrainConfig.from_options(dataset="d", out="o", time_budget=60.0)
+    with pytest.raises(UsageError, match="give --steps or --epochs there"):
+        train(cfg)
+
+
 def test_cli_refuses_a_dataset_of_another_scale(built: Path, tmp_path: Path) -> None:
-    proc = cli(str(built), "--out", str(tmp_path / "r"), "--scale", "2", "--steps", "1",
-               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # as a user has
+    proc = cli(str(built), "--out", str(tmp_path / "r"), "--scale", "2", "--steps", "1", env=env)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 2
     assert "built for x4 but the model upscales x2" in err and "Traceback" not in err
     assert not (tmp_path / "r").exists()
+    # TensorFlow loaded (the check needs it), and none of its start-up notices reached the user
+    for noise in ("absl::InitializeLog", "cuda", "oneDNN", "I0000", "E0000"):
+        assert noise not in err, err
 
 
 class Recorder(StopAt):
@@ -313,12 +331,13 @@ def test_time_budget_plans_the_run_and_a_rerun_finds_it_complete(
                  calibrate_batches=2)  # fmt: skip
     seen = Recorder()
     result = train(cfg, seen)
-    # planned after step 6 (the clock at 106, 1 s per step measured over steps 2-6): the end
-    # (2 PreciseBN batches + 1 val batch, a third of a step each) costs 1 step, so
-    # 30 - 6 - 1 = 23 s remain, at 1 + 1/100 s per step (a share of the validation every
-    # 100 steps): 22 more steps, 28 in all
+    # planned after step 6 (the clock at 106, 1 s per step measured over steps 2-6). The end
+    # is estimated from the pixels its forward passes see: 2 PreciseBN batches of 2 and one
+    # val batch of 16, on the dataset's 16x16 crops, against training batches of 2 on 8x8:
+    # (2*2*256 + 16*256) / (2*64) / 3 = 13.33 steps. So 30 - 6 - 13.33 = 10.67 s remain, at
+    # 1 + 13.33/100 s per step (a share of the validation every 100 steps): 9 more, 15 in all
     plan = json.loads((tmp_path / "run" / "plan.json").read_text())
-    assert plan["total_steps"] == result.steps == result.total_steps == 28
+    assert plan["total_steps"] == result.steps == result.total_steps == 15
     assert plan["seconds_per_step"] == pytest.approx(1.0)
     assert [s for s, _, _ in seen.steps] == list(range(1, result.steps + 1))
     assert seen.steps[-1][2] < 0.02 * cfg.lr  # the cosine was laid out over the planned run
@@ -351,9 +370,9 @@ def test_time_budget_ends_early_when_steps_turn_slower(
     monkeypatch.setattr(DistributedStep, "__call__", slowing)
     cfg = config(built, tmp_path / "run", time_budget=30.0, calibrate_batches=2)
     result = train(cfg, Recorder())
-    # planned for 28 steps at 1 s; at 4 s per step from step 7 the clock passes 30 s - 2 steps
-    # (the end and one more step) after step 12: the run ends there
-    assert not result.stopped and result.steps == 12
+    # planned for 15 steps at 1 s; at 4 s per step from step 7, after step 9 (the clock at
+    # 118) the end and one more step (14.33 s at the planned speed) no longer fit: it ends there
+    assert not result.stopped and result.steps == 9
     assert clock.now - 100.0 <= 30.0
     assert json.loads((tmp_path / "run" / "plan.json").read_text())["total_steps"] == result.steps
     assert (tmp_path / "run" / "model.keras").is_file()

@@ -8,8 +8,9 @@ per native library it loads), lines such as::
     I0000 00:00:1795309822.149904 7944 cudart_stub.cc:31] Could not find cuda drivers ...
 
 ``TF_CPP_MIN_LOG_LEVEL`` does not reach them, so :func:`import_tensorflow` points the
-process's C-level stderr (file descriptor 2) at a temporary file while TensorFlow loads,
-then writes back every line that is not such a notice: a real error still reaches the user.
+process's C-level stderr (file descriptor 2) at a pipe while TensorFlow loads; a thread passes
+on, as they come, the lines that are not such notices, so a real error still reaches the
+user, even one printed just before the process aborts.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -39,24 +40,29 @@ NOISE = re.compile(
 
 @contextmanager
 def filtered_stderr(noise: re.Pattern[str] = NOISE) -> Iterator[None]:
-    """Hold everything written to file descriptor 2 (Python's and C's) inside the block, then
-    write back the lines that ``noise`` does not match."""
+    """Inside the block, pass on what is written to file descriptor 2 (by Python or C) except
+    the lines that ``noise`` matches."""
     sys.stderr.flush()
     saved = os.dup(2)
-    with tempfile.TemporaryFile() as held:
-        os.dup2(held.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            held.seek(0)
-            text = held.read().decode("utf-8", errors="replace")
-            kept = [line for line in text.splitlines(keepends=True) if not noise.search(line)]
-            if kept:
-                sys.stderr.write("".join(kept))
-                sys.stderr.flush()
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+
+    def forward() -> None:
+        with os.fdopen(read_end, "rb") as pipe:
+            for line in pipe:  # until the last write end closes
+                if not noise.search(line.decode("utf-8", errors="replace")):
+                    os.write(saved, line)
+
+    thread = threading.Thread(target=forward, name="stderr filter", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)  # closes the pipe's write end: the thread reads to the end
+        thread.join(timeout=10)
+        os.close(saved)
 
 
 def import_tensorflow(verbose: bool = False) -> Any:

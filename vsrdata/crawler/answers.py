@@ -21,7 +21,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from vsrdata.crawler.http import CrawlError
 
-__all__ = ["Answer", "Ident", "Items", "OptFloat", "OptInt", "Text", "parse"]
+__all__ = ["Answer", "Ident", "Items", "Mapping", "OptFloat", "OptInt", "Text", "parse"]
 
 
 def _text(value: Any) -> Any:
@@ -60,6 +60,10 @@ def _ident(value: Any) -> Any:
     return str(value)
 
 
+def _empty_mapping(value: Any) -> Any:
+    return {} if value is None or value == [] else value  # PHP encodes an empty map as []
+
+
 def _empty_list(value: Any) -> Any:
     return [] if value is None else value
 
@@ -70,6 +74,8 @@ Ident = Annotated[str, BeforeValidator(_ident)]  # a record's id: a number or a 
 OptInt = Annotated[int | None, BeforeValidator(_int)]
 OptFloat = Annotated[float | None, BeforeValidator(_number)]
 Items = Annotated[list[T], BeforeValidator(_empty_list)]  # a JSON list, or null for none
+# a JSON object, or null or [] (how PHP APIs such as MediaWiki's send an empty one) for none
+Mapping = Annotated[dict[str, T], BeforeValidator(_empty_mapping)]
 
 M = TypeVar("M", bound="Answer")
 

@@ -61,8 +61,10 @@ class CrawlSummary:
     downloaded: int = 0
     filtered: Counter[str] = field(default_factory=Counter)  # by kind: license, duration, ...
     failed: Counter[str] = field(default_factory=Counter)  # by reason
-    # (source, keyword) -> why its search failed or could not run
+    # (source, keyword) -> why its search failed
     source_errors: dict[tuple[str, str], str] = field(default_factory=dict)
+    # source -> why it could not run at all (a missing API key, a missing option)
+    unavailable: dict[str, str] = field(default_factory=dict)
     listed: list[ClipRow] = field(default_factory=list)  # --dry-run
 
 
@@ -109,7 +111,8 @@ class Crawler:
     def _crawl_one(self, source: Source, keyword: str) -> None:
         why = source.unavailable()
         if why:
-            self._failed(source, keyword, why)
+            self.summary.unavailable[source.name] = why
+            self.catalog.record_search(source.name, keyword, "skipped", why)
             self.emit("skip", {"source": source.name, "keyword": keyword, "reason": why})
             return
         self.emit("task", {"source": source.name, "keyword": keyword, "limit": self.cfg.limit})

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import Field
 
-from vsrdata.crawler.answers import Answer, Ident, Items, OptFloat, OptInt, Text, parse
+from vsrdata.crawler.answers import Answer, Ident, Items, Mapping, OptFloat, OptInt, Text, parse
 from vsrdata.crawler.base import Rendition, Source, pick_rendition
 from vsrdata.crawler.catalog import ClipRow
 from vsrdata.crawler.http import CrawlError
@@ -43,7 +43,7 @@ class _Hit(Answer):
     tags: Text = ""
     duration: OptFloat = None
     user: Text = ""
-    videos: dict[str, _Video | None] | None = None
+    videos: Mapping[_Video | None] = Field(default_factory=dict)
 
 
 class _Page(Answer):
@@ -92,7 +92,7 @@ class Pixabay(Source):
     def _row(self, hit: _Hit, keyword: str) -> ClipRow:
         renditions = [
             Rendition(v.url, v.width, v.height, v.size)
-            for v in (hit.videos or {}).values()
+            for v in hit.videos.values()
             if v is not None and v.url
         ]
         best = pick_rendition(renditions, self.cfg)

@@ -21,7 +21,7 @@ from urllib.parse import quote, urlsplit
 
 from pydantic import Field, field_validator
 
-from vsrdata.crawler.answers import Answer, Items, OptFloat, OptInt, Text, parse
+from vsrdata.crawler.answers import Answer, Items, Mapping, OptFloat, OptInt, Text, parse
 from vsrdata.crawler.base import Rendition, Source, pick_rendition
 from vsrdata.crawler.catalog import ClipRow
 from vsrdata.crawler.http import CrawlError
@@ -71,7 +71,7 @@ class _ImageInfo(Answer):
     size: OptInt = None
     duration: OptFloat = None
     mediatype: Text = ""
-    extmetadata: dict[str, _Meta | None] | None = None
+    extmetadata: Mapping[_Meta | None] = Field(default_factory=dict)
 
 
 class _Page(Answer):
@@ -141,7 +141,7 @@ class Wikimedia(Source):
                 yield self._row(title, info, keyword)
 
     def _row(self, title: str, info: _ImageInfo, keyword: str) -> ClipRow:
-        meta = {k: v.value if v else "" for k, v in (info.extmetadata or {}).items()}
+        meta = {k: v.value if v else "" for k, v in info.extmetadata.items()}
         rendition = Rendition(info.url, info.width, info.height, info.size)
         best = pick_rendition([rendition], self.cfg)
         author = _text(str(meta.get("Artist", "")))

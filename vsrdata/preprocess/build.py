@@ -275,6 +275,19 @@ def _prepare_out(cfg: BuildConfig, units: list[Unit]) -> None:
     write_json_atomic(plan_path, plan)
 
 
+def _remove_build(root: Path, cfg: BuildConfig, whole: bool) -> None:
+    """Delete what a build wrote under ``root``: the whole folder if the build made it, else
+    only the work folder and the shard folders (a folder the user made stays)."""
+    targets = [root] if whole else [root / UNITS_DIR, *(root / fmt for fmt in cfg.formats)]
+    for target in targets:
+        try:
+            shutil.rmtree(target)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:  # a mount point, a permission: say so, keep the real error
+            log.warning("could not remove %s: %s", target, exc)
+
+
 def _clear_out(root: Path) -> None:
     if not root.exists():
         return
@@ -307,6 +320,7 @@ def build(
     units = plan_units(clips, cfg)
     if overwrite:
         _clear_out(Path(cfg.out))
+    made_out = not Path(cfg.out).exists()
     _prepare_out(cfg, units)
     done = {u.name for u in units if (Path(cfg.out) / UNITS_DIR / f"{u.name}.json").exists()}
     todo = [c for u in units if u.name not in done for c in u.clips]
@@ -318,7 +332,7 @@ def build(
     stats = run_units(units, cfg, emit)
     records = [c for s in stats for c in s["clips"]]
     if not any(c["status"] != "skipped" for c in records):
-        shutil.rmtree(cfg.out)  # ours (_prepare_out made it or found our plan): no empty dataset
+        _remove_build(Path(cfg.out), cfg, whole=made_out)  # no empty dataset left behind
         reasons = "; ".join(f"{c['clip_id']}: {c['reason']}" for c in records)
         raise InputError(f"no clip of {cfg.source} gave a sample, so no dataset was written: "
                          f"{reasons}")  # fmt: skip

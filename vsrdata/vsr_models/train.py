@@ -152,6 +152,11 @@ class _Loop:
         keras.utils.set_random_seed(config.seed)
         if config.deterministic:
             tf.config.experimental.enable_op_determinism()
+        if config.time_budget and _num_workers(self.strategy) > 1:
+            raise UsageError(
+                "--time-budget plans a run from one machine's speed, which the workers of a "
+                "cluster would each measure differently; give --steps or --epochs there"
+            )
         self.chief = is_chief(self.strategy)
         self.folder = RunFolder(config.out, self.chief)
         policy = precision_policy(config.precision)
@@ -181,6 +186,8 @@ class _Loop:
         )
         self._predict: Any = None
         self._plain: keras.Model | None = None
+        self.val_seconds = 0.0  # the longest validation so far (a --time-budget's end cost)
+        self.stored_patch = int(index["build"]["patch"])  # the dataset's LR crop side
         self._plain_step = -1
         self.writer = (
             tf.summary.create_file_writer(str(self.folder.logs))
@@ -234,6 +241,13 @@ class _Loop:
         return self._plain
 
     def validate(self, validator: Validator, step: int) -> ValResult:
+        began = time.perf_counter()
+        try:
+            return self._validate(validator, step)
+        finally:
+            self.val_seconds = max(self.val_seconds, time.perf_counter() - began)
+
+    def _validate(self, validator: Validator, step: int) -> ValResult:
         model = self.inference_model(step)
         result = validator(self._predict)
         entry = {"step": step, **result.as_dict()}
@@ -267,10 +281,18 @@ class _Loop:
                 self.budget = None
 
     def calibration_cost(self) -> float:
-        """Forward passes of the final PreciseBN and validation, in steps (each about a third
-        of a training step)."""
-        val = math.ceil(self.config.val_samples / 16) if self.has_val else 0
-        return (self.config.calibrate_batches + val) / 3
+        """What the end of the run (PreciseBN, a validation, the exports) costs, in training
+        steps: the longest validation seen so far, or an estimate from the pixels its forward
+        passes see (a forward pass costs about a third of a training step of the same size)."""
+        cfg = self.config
+        crop = self.stored_patch
+        train_pixels = cfg.batch_size * (cfg.patch or crop) ** 2
+        val = math.ceil(cfg.val_samples / 16) * 16 * crop**2 if self.has_val else 0
+        estimate = (cfg.calibrate_batches * cfg.batch_size * crop**2 + val) / train_pixels / 3
+        per_step = self.budget.per_step if self.budget else None
+        if self.val_seconds and per_step:
+            return max(estimate, self.val_seconds / per_step)
+        return estimate
 
     def fail(self, loss: float, step: int) -> TrainingError:
         kept = tf.train.latest_checkpoint(str(self.folder.ckpt))
