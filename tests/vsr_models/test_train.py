@@ -298,35 +298,31 @@ def test_resume_forgets_validations_of_redone_steps(tmp_path: Path) -> None:
     assert folder.best() == {"step": 200, "psnr_y": 22.0}
 
 
-class FakeClock:
-    """Stands in for the loop's clock: only training steps take time, ``per_step`` each."""
+def fake_clock(monkeypatch: pytest.MonkeyPatch, step_seconds: Any) -> Any:
+    """Make the training loop's clock move only with training steps: step ``k`` (from 1)
+    takes ``step_seconds(k)`` seconds. Returns the clock (``clock.now``, starting at 100)."""
+    import types
 
-    def __init__(self, per_step: float) -> None:
-        self.now, self.per_step = 100.0, per_step
+    import vsrdata.vsr_models.train as train_module
 
-    def perf_counter(self) -> float:
-        return self.now
+    clock = types.SimpleNamespace(now=100.0, steps=0)
+    real = DistributedStep.__call__
+
+    def timed(self: Any, lr: Any, hr: Any) -> Any:
+        clock.steps += 1
+        clock.now += step_seconds(clock.steps)
+        return real(self, lr, hr)
+
+    monkeypatch.setattr(train_module, "time", types.SimpleNamespace(perf_counter=lambda: clock.now))
+    monkeypatch.setattr(DistributedStep, "__call__", timed)
+    return clock
 
 
 @pytest.mark.slow
 def test_time_budget_plans_the_run_and_a_rerun_finds_it_complete(
     built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import types
-
-    import vsrdata.vsr_models.train as train_module
-
-    clock = FakeClock(1.0)
-    real = DistributedStep.__call__
-
-    def timed(self: Any, lr: Any, hr: Any) -> Any:
-        clock.now += clock.per_step
-        return real(self, lr, hr)
-
-    monkeypatch.setattr(
-        train_module, "time", types.SimpleNamespace(perf_counter=clock.perf_counter)
-    )
-    monkeypatch.setattr(DistributedStep, "__call__", timed)
+    fake_clock(monkeypatch, lambda k: 1.0)
     cfg = config(built, tmp_path / "run", time_budget=30.0, schedule="cosine", warmup=2,
                  calibrate_batches=2)  # fmt: skip
     seen = Recorder()
@@ -351,23 +347,8 @@ def test_time_budget_plans_the_run_and_a_rerun_finds_it_complete(
 def test_time_budget_ends_early_when_steps_turn_slower(
     built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import types
-
-    import vsrdata.vsr_models.train as train_module
-
-    clock = FakeClock(1.0)
-    real = DistributedStep.__call__
-    calls = []
-
-    def slowing(self: Any, lr: Any, hr: Any) -> Any:
-        calls.append(1)
-        clock.now += 1.0 if len(calls) <= 6 else 4.0  # planned at 1 s per step, then 4 s
-        return real(self, lr, hr)
-
-    monkeypatch.setattr(
-        train_module, "time", types.SimpleNamespace(perf_counter=clock.perf_counter)
-    )
-    monkeypatch.setattr(DistributedStep, "__call__", slowing)
+    # planned at 1 s per step, then 4 s per step from step 7
+    clock = fake_clock(monkeypatch, lambda k: 1.0 if k <= 6 else 4.0)
     cfg = config(built, tmp_path / "run", time_budget=30.0, calibrate_batches=2)
     result = train(cfg, Recorder())
     # planned for 15 steps at 1 s; at 4 s per step from step 7, after step 9 (the clock at
