@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.ndimage import correlate
 
-from vsrdata.evaluate import psnr, rgb_to_y, ssim
+from vsrdata.evaluate import psnr, psnr_ssim, rgb_to_y, ssim
 
 
 def reference_ssim(x: np.ndarray, y: np.ndarray) -> float:
@@ -68,3 +68,24 @@ def test_bad_shapes_are_refused() -> None:
         psnr(x, y[:-1])
     with pytest.raises(ValueError, match="leaves nothing"):
         ssim(x, y, crop_border=20)
+
+
+@pytest.mark.parametrize("y_channel", [True, False])
+def test_banded_scores_equal_the_whole_image_definitions(y_channel: bool) -> None:
+    """Large enough for several bands on several threads: the same numbers (1e-9) as the
+    definitions computed on the whole image at once."""
+    rng = np.random.default_rng(5)
+    a = rng.integers(0, 256, (301, 203, 3), dtype=np.uint8)
+    b = np.clip(a.astype(int) + rng.integers(-9, 10, a.shape), 0, 255).astype(np.uint8)
+    crop = 7
+    x = [rgb_to_y(a)] if y_channel else [a[..., c] * 1.0 for c in range(3)]
+    y = [rgb_to_y(b)] if y_channel else [b[..., c] * 1.0 for c in range(3)]
+    x = [p[crop:-crop, crop:-crop] for p in x]
+    y = [p[crop:-crop, crop:-crop] for p in y]
+    mse = np.mean([np.mean((p - q) ** 2) for p, q in zip(x, y, strict=True)])
+    expected_psnr = 10 * math.log10(255**2 / mse)
+    expected_ssim = np.mean([reference_ssim(p, q) for p, q in zip(x, y, strict=True)])
+    both = psnr_ssim(a, b, crop, y_channel)
+    assert both[0] == pytest.approx(expected_psnr, abs=1e-9)
+    assert both[1] == pytest.approx(expected_ssim, abs=1e-9)
+    assert psnr(a, b, crop, y_channel) == both[0] and ssim(a, b, crop, y_channel) == both[1]

@@ -3,6 +3,6 @@
 ``psnr`` and ``ssim`` are pure NumPy functions (no TensorFlow import).
 """
 
-from vsrdata.evaluate.metrics import psnr, rgb_to_y, ssim
+from vsrdata.evaluate.metrics import psnr, psnr_ssim, rgb_to_y, ssim
 
-__all__ = ["psnr", "rgb_to_y", "ssim"]
+__all__ = ["psnr", "psnr_ssim", "rgb_to_y", "ssim"]

@@ -17,77 +17,139 @@ tables come from (with ``crop_border`` as the protocol sets it).
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import cv2
 import numpy as np
 
-__all__ = ["flow_error", "psnr", "rgb_to_y", "ssim"]
+__all__ = ["flow_error", "psnr", "psnr_ssim", "rgb_to_y", "ssim"]
 
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5
 _C1 = (0.01 * 255) ** 2
 _C2 = (0.03 * 255) ** 2
 _Y_WEIGHTS = np.array([65.481, 128.553, 24.966]) / 255.0
+_KERNEL = cv2.getGaussianKernel(SSIM_WINDOW, SSIM_SIGMA, cv2.CV_64F)  # 11×1, sums to 1
 
 
 def rgb_to_y(img: np.ndarray) -> np.ndarray:
     """float64 H×W luma in [16, 235] from uint8 RGB H×W×3 (MATLAB ``rgb2ycbcr``, unrounded)."""
-    return 16.0 + img.astype(np.float64) @ _Y_WEIGHTS
+    w = _Y_WEIGHTS
+    return 16.0 + (img[..., 0] * w[0] + img[..., 1] * w[1] + img[..., 2] * w[2])
 
 
-def _prepare(a: np.ndarray, b: np.ndarray, crop_border: int, y_channel: bool) -> tuple:
+def _check(a: np.ndarray, b: np.ndarray, crop_border: int) -> None:
     if a.shape != b.shape:
         raise ValueError(f"images differ in shape: {a.shape} vs {b.shape}")
     if crop_border < 0 or 2 * crop_border >= min(a.shape[:2]):
         raise ValueError(f"crop_border {crop_border} leaves nothing of a {a.shape[:2]} image")
-    if y_channel and a.ndim == 3 and a.shape[2] == 3:
-        x, y = rgb_to_y(a), rgb_to_y(b)
-    else:
-        x, y = a.astype(np.float64), b.astype(np.float64)
+
+
+def _planes(img: np.ndarray, y_channel: bool) -> list[np.ndarray]:
+    """The float64 planes scored: Y, or every channel (a grey image is its own plane)."""
+    if img.ndim == 2:
+        return [img.astype(np.float64)]
+    if y_channel and img.shape[2] == 3:
+        return [rgb_to_y(img)]
+    return [img[..., c].astype(np.float64) for c in range(img.shape[2])]
+
+
+# Rows of output per band: the planes are scored in horizontal bands (each with the window's
+# half-height of extra rows above and below) on a few threads; OpenCV and NumPy release the
+# GIL, and a band's arrays stay in the cache.
+_BAND = 96
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1)), "vsrdata-metrics")
+    return _POOL
+
+
+def _blur(img: np.ndarray) -> np.ndarray:
+    """The 11×11 Gaussian as two 1-D passes (float64); only 'valid' positions are used."""
+    return cv2.sepFilter2D(img, cv2.CV_64F, _KERNEL, _KERNEL, borderType=cv2.BORDER_REFLECT)
+
+
+def _band(a: np.ndarray, b: np.ndarray, rows: tuple[int, int], y_channel: bool,
+          ssim_on: bool) -> tuple[float, float]:  # fmt: skip
+    """(sum of squared errors over ``rows``, sum of the SSIM map over its valid positions
+    whose centre row is in ``rows``) for the uint8 images a and b, already cropped."""
+    half = SSIM_WINDOW // 2
+    r0, r1 = rows
+    lo, hi = max(0, r0 - half), min(a.shape[0], r1 + half)
+    squared, structure = 0.0, 0.0
+    for x, y in zip(_planes(a[lo:hi], y_channel), _planes(b[lo:hi], y_channel), strict=True):
+        d = x[r0 - lo : r1 - lo] - y[r0 - lo : r1 - lo]
+        squared += float(np.dot(d.ravel(), d.ravel()))
+        if not ssim_on:
+            continue
+        c0, c1 = max(r0, half), min(r1, a.shape[0] - half)  # centre rows with a whole window
+        if c1 <= c0:
+            continue
+        inner = (slice(c0 - lo, c1 - lo), slice(half, x.shape[1] - half))
+        # var_x + var_y is all the denominator needs: one blur of x² + y² instead of two
+        mu_x, mu_y = _blur(x)[inner], _blur(y)[inner]
+        sq, xy = _blur(x * x + y * y)[inner], _blur(x * y)[inner]
+        mxy = mu_x * mu_y
+        mu_x *= mu_x
+        mu_y *= mu_y
+        mu_x += mu_y  # mu_x² + mu_y²
+        sq -= mu_x  # var_x + var_y
+        xy -= mxy  # the covariance
+        num = (2.0 * mxy + _C1) * (2.0 * xy + _C2)
+        mu_x += _C1
+        sq += _C2
+        mu_x *= sq
+        num /= mu_x
+        structure += float(num.sum())
+    return squared, structure
+
+
+def _scores(
+    a: np.ndarray, b: np.ndarray, crop_border: int, y_channel: bool, ssim_on: bool
+) -> tuple[float, float]:
+    """(PSNR, SSIM) sharing the colour conversion; SSIM is nan unless ``ssim_on``."""
+    _check(a, b, crop_border)
     if crop_border:
-        x = x[crop_border:-crop_border, crop_border:-crop_border]
-        y = y[crop_border:-crop_border, crop_border:-crop_border]
-    return x, y
+        a = a[crop_border:-crop_border, crop_border:-crop_border]
+        b = b[crop_border:-crop_border, crop_border:-crop_border]
+    h, w = a.shape[:2]
+    if ssim_on and min(h, w) < SSIM_WINDOW:
+        raise ValueError(f"SSIM needs at least {SSIM_WINDOW}×{SSIM_WINDOW} pixels, got {(h, w)}")
+    bands = [(r, min(h, r + _BAND)) for r in range(0, h, _BAND)]
+    if len(bands) == 1:
+        parts = [_band(a, b, bands[0], y_channel, ssim_on)]
+    else:
+        parts = list(_pool().map(lambda rows: _band(a, b, rows, y_channel, ssim_on), bands))
+    planes = 1 if a.ndim == 2 or (y_channel and a.shape[2] == 3) else a.shape[2]
+    mse = sum(p[0] for p in parts) / (h * w * planes)
+    score = float("inf") if mse == 0 else 10.0 * float(np.log10(255.0**2 / mse))
+    positions = (h - SSIM_WINDOW + 1) * (w - SSIM_WINDOW + 1) * planes
+    structure = sum(p[1] for p in parts) / positions if ssim_on else float("nan")
+    return score, structure
 
 
 def psnr(a: np.ndarray, b: np.ndarray, crop_border: int = 0, y_channel: bool = True) -> float:
     """PSNR in dB between two uint8 RGB images (peak 255); ``inf`` when they are equal."""
-    x, y = _prepare(a, b, crop_border, y_channel)
-    mse = float(np.mean((x - y) ** 2))
-    return float("inf") if mse == 0 else 10.0 * float(np.log10(255.0**2 / mse))
-
-
-def _gaussian_window() -> np.ndarray:
-    k = cv2.getGaussianKernel(SSIM_WINDOW, SSIM_SIGMA, cv2.CV_64F)
-    return k @ k.T
-
-
-_WINDOW = _gaussian_window()
-
-
-def _ssim_plane(x: np.ndarray, y: np.ndarray) -> float:
-    if min(x.shape) < SSIM_WINDOW:
-        raise ValueError(f"SSIM needs at least {SSIM_WINDOW}×{SSIM_WINDOW} pixels, got {x.shape}")
-    half = SSIM_WINDOW // 2
-    inner = (slice(half, x.shape[0] - half), slice(half, x.shape[1] - half))
-
-    def blur(img: np.ndarray) -> np.ndarray:  # 'valid' positions only: no border rule used
-        return cv2.filter2D(img, cv2.CV_64F, _WINDOW, borderType=cv2.BORDER_REFLECT)[inner]
-
-    mu_x, mu_y = blur(x), blur(y)
-    var_x = blur(x * x) - mu_x**2
-    var_y = blur(y * y) - mu_y**2
-    cov = blur(x * y) - mu_x * mu_y
-    num = (2 * mu_x * mu_y + _C1) * (2 * cov + _C2)
-    den = (mu_x**2 + mu_y**2 + _C1) * (var_x + var_y + _C2)
-    return float(np.mean(num / den))
+    return _scores(a, b, crop_border, y_channel, ssim_on=False)[0]
 
 
 def ssim(a: np.ndarray, b: np.ndarray, crop_border: int = 0, y_channel: bool = True) -> float:
-    """Mean SSIM between two uint8 RGB images (1.0 when they are equal)."""
-    x, y = _prepare(a, b, crop_border, y_channel)
-    if x.ndim == 2:
-        return _ssim_plane(x, y)
-    return float(np.mean([_ssim_plane(x[..., c], y[..., c]) for c in range(x.shape[2])]))
+    """Mean SSIM between two uint8 RGB images (1.0 when they are equal); with several planes
+    (``y_channel`` False) the mean of the planes' SSIMs."""
+    return _scores(a, b, crop_border, y_channel, ssim_on=True)[1]
+
+
+def psnr_ssim(
+    a: np.ndarray, b: np.ndarray, crop_border: int = 0, y_channel: bool = True
+) -> tuple[float, float]:
+    """(PSNR, SSIM) of one pair in one pass: the luma is computed once, and the planes are
+    scored in bands on a few threads. Equal to :func:`psnr` and :func:`ssim` (to rounding)."""
+    return _scores(a, b, crop_border, y_channel, ssim_on=True)
 
 
 def _flow(prev: np.ndarray, nxt: np.ndarray) -> np.ndarray:

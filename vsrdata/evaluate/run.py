@@ -29,7 +29,7 @@ from vsrdata.evaluate.infer import (
     name_models,
     temporal_window,
 )
-from vsrdata.evaluate.metrics import flow_error, psnr, ssim
+from vsrdata.evaluate.metrics import flow_error, psnr_ssim
 from vsrdata.evaluate.protocol import Protocol
 from vsrdata.preprocess.degrade import DEGRADATIONS, SCALES, degrade
 from vsrdata.preprocess.video import FrameStream, discover
@@ -182,8 +182,7 @@ def score_clip(
                 raise InputError(f"{up.name} gave {out.shape} for a {hr.shape} frame")
             b = protocol.crop_border
             try:
-                score = psnr(out, hr, b, protocol.y_channel)
-                structure = ssim(out, hr, b, protocol.y_channel)
+                score, structure = psnr_ssim(out, hr, b, protocol.y_channel)
             except ValueError as exc:  # frames too small for the border or the window
                 raise ClipError(f"{clip.clip_id}: {exc}") from None
             result.psnr[up.name].append(min(score, PSNR_CAP))

@@ -105,8 +105,65 @@ def _conv(filters: int, size: Any, **kwargs: Any) -> keras.layers.Layer:
     return keras.layers.Conv3D(filters, size, kernel_initializer="he_normal", **kwargs)
 
 
+@keras.saving.register_keras_serializable(package="vsrdata")
+class BatchNorm(keras.layers.BatchNormalization):
+    """Keras batch normalization, trained with TensorFlow's fused kernel where that is exact.
+
+    Keras 3 normalizes with a chain of element-wise ops (moments, subtract, scale, shift) whose
+    gradient is as long again; one ``FusedBatchNormV3`` (oneDNN on the CPU, cuDNN on a GPU) and
+    its gradient op do the same in one pass each: 2.5× faster on [8, 7, 32, 32, 160] here. The
+    statistics are the same (biased variance for normalizing and for the moving variance: the
+    fused op returns the unbiased one, scaled back by (n - 1) / n). Anything the fused kernel
+    cannot do exactly goes to Keras: synchronized statistics (several replicas), a mask, float64
+    (the numerical checks), inference, frozen layers, renorm, and axes other than the last.
+    """
+
+    def _fusable(self, inputs: Any, training: Any, mask: Any) -> bool:
+        return bool(
+            training and self.trainable and mask is None and not self.synchronized
+            and not self.renorm and self.scale and self.center
+            and self.axis in (-1, len(inputs.shape) - 1) and inputs.shape.rank in (4, 5)
+            and inputs.dtype in (tf.float32, tf.float16, tf.bfloat16)
+        )  # fmt: skip
+
+    def call(self, inputs: Any, training: Any = None, mask: Any = None) -> Any:
+        if not self._fusable(inputs, training, mask):
+            return super().call(inputs, training=training, mask=mask)
+        shape = tf.shape(inputs)
+        channels = inputs.shape[-1]
+        # [B, T, H, W, C] -> [B, T·H, W, C]: the statistics span every axis but the last
+        x = tf.reshape(inputs, [shape[0], -1, shape[-2], channels])
+        y, mean, variance, *_ = tf.compat.v1.nn.fused_batch_norm(
+            x, self.gamma, self.beta, epsilon=self.epsilon, data_format="NHWC", is_training=True
+        )
+        count = tf.cast(tf.size(inputs) // channels, tf.float32)
+        variance = variance * ((count - 1.0) / tf.maximum(count, 1.0))
+        m = self.momentum
+        self.moving_mean.assign(self.moving_mean * m + mean * (1.0 - m))
+        self.moving_variance.assign(self.moving_variance * m + variance * (1.0 - m))
+        return tf.cast(tf.reshape(y, shape), self.compute_dtype)
+
+
+@keras.saving.register_keras_serializable(package="vsrdata")
+class TrimTime(keras.layers.Layer):
+    """[B, T, H, W, C] -> [B, T - 2, H, W, C], the first and last frames dropped.
+
+    A ``tf.slice``, whose gradient is a zero pad: ``Cropping3D``'s strided slice has a generic
+    gradient that cost 0.33 s of a 1.7 s DUF-16L training step here.
+    """
+
+    def call(self, x: Any) -> Any:
+        shape = tf.shape(x)
+        size = tf.concat([shape[:1], [shape[1] - 2], shape[2:]], axis=0)
+        return tf.slice(x, [0, 1, 0, 0, 0], size)
+
+    def compute_output_shape(self, shape: Any) -> Any:
+        frames = None if shape[1] is None else shape[1] - 2
+        return (shape[0], frames, *shape[2:])
+
+
 def _bn(name: str, synchronized: bool) -> keras.layers.Layer:
-    return keras.layers.BatchNormalization(synchronized=synchronized, name=name)
+    return BatchNorm(synchronized=synchronized, name=name)
 
 
 def _block(x: Any, growth: int, name: str, trim_time: bool, synchronized: bool) -> Any:
@@ -117,11 +174,12 @@ def _block(x: Any, growth: int, name: str, trim_time: bool, synchronized: bool) 
     t = _conv(channels, 1, name=f"{name}_conv1")(t)
     t = _bn(f"{name}_bn2", synchronized)(t)
     t = keras.layers.ReLU()(t)
-    pad = ((0, 0), (1, 1), (1, 1)) if trim_time else ((1, 1), (1, 1), (1, 1))
-    t = keras.layers.ZeroPadding3D(pad)(t)
-    t = _conv(growth, 3, name=f"{name}_conv2")(t)
-    if trim_time:
-        x = keras.layers.Cropping3D(((1, 1), (0, 0), (0, 0)))(x)
+    if trim_time:  # zero padding in space only: the time axis loses a frame at both ends
+        t = keras.layers.ZeroPadding3D(((0, 0), (1, 1), (1, 1)))(t)
+        t = _conv(growth, 3, name=f"{name}_conv2")(t)
+        x = TrimTime()(x)
+    else:  # "same" is the zero padding of the release, without a separate pad op
+        t = _conv(growth, 3, padding="same", name=f"{name}_conv2")(t)
     return keras.layers.Concatenate(axis=-1)([x, t])
 
 
@@ -133,16 +191,14 @@ def build_duf(name: str = "duf-16l", scale: int = 4, synchronized_bn: bool = Fal
     """
     blocks, growth = VARIANTS[name]
     lr = keras.Input(shape=(FRAMES, None, None, 3), name="lr")
-    x = keras.layers.ZeroPadding3D(((0, 0), (1, 1), (1, 1)))(lr)
-    x = _conv(64, (1, 3, 3), name="stem")(x)
+    x = _conv(64, (1, 3, 3), padding="same", name="stem")(lr)
     for i in range(blocks):
         x = _block(x, growth, f"dense{i + 1}", False, synchronized_bn)
     for i in range(3):
         x = _block(x, growth, f"reduce{i + 1}", True, synchronized_bn)
     x = _bn("final_bn", synchronized_bn)(x)
     x = keras.layers.ReLU()(x)
-    x = keras.layers.ZeroPadding3D(((0, 0), (1, 1), (1, 1)))(x)
-    x = _conv(256, (1, 3, 3), activation="relu", name="final_conv")(x)
+    x = _conv(256, (1, 3, 3), padding="same", activation="relu", name="final_conv")(x)
 
     r = _conv(256, 1, activation="relu", name="res_conv1")(x)
     r = _conv(3 * scale * scale, 1, name="res_conv2")(r)

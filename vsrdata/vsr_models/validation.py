@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from vsrdata.evaluate.infer import to_uint8
-from vsrdata.evaluate.metrics import psnr, ssim
+from vsrdata.evaluate.metrics import psnr_ssim
 from vsrdata.preprocess.degrade import imresize
 from vsrdata.vsr_models.data import eval_data
 
@@ -124,8 +124,8 @@ class Validator:
             for ob, gb in zip(outputs, self.hr, strict=True)
             for o, g in zip(ob, gb, strict=True)
         ]
-        p = [psnr(o, g, crop_border=border) for o, g in pairs]
-        s = [ssim(o, g, crop_border=border) for o, g in pairs]
+        scores = [psnr_ssim(o, g, crop_border=border) for o, g in pairs]
+        p, s = [x for x, _ in scores], [y for _, y in scores]
         return float(np.mean(np.minimum(p, 100.0))), float(np.mean(s))
 
     @property
