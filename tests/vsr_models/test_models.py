@@ -102,3 +102,31 @@ def test_registry_lists_every_duf_variant_and_imports_no_tensorflow() -> None:
     code = "import sys, vsrdata.vsr_models; print('tensorflow' in sys.modules)"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("rank", [4, 5])
+def test_fused_batch_norm_is_keras_batch_norm(rank: int) -> None:
+    """The fused kernel gives Keras's batch norm: outputs, gradients and the moving statistics
+    (biased variance) in training, and the output at inference, to float32 rounding
+    (1e-5 relative: the two sum in different orders over 2·5·6·7 values per channel)."""
+    import tensorflow as tf
+
+    from vsrdata.vsr_models.duf import BatchNorm
+
+    shape = (2, 30, 7, 4) if rank == 4 else (2, 5, 6, 7, 4)
+    x = tf.constant(RNG.normal(3.0, 2.0, shape).astype(np.float32))
+    layers = [BatchNorm(momentum=0.9), BatchNorm(momentum=0.9)]
+    layers[1].fused = False
+    results = []
+    for layer in layers:
+        layer.build(x.shape)
+        layer.set_weights([np.linspace(0.5, 2.0, 4), np.linspace(-1, 1, 4),
+                           np.full(4, 0.5), np.full(4, 2.0)])  # fmt: skip
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, training=True)
+            loss = tf.reduce_sum(y * tf.sin(x))
+        grads = tape.gradient(loss, [x, *layer.trainable_variables])
+        results.append([y, *grads, *layer.non_trainable_variables, layer(x, training=False)])
+    for fused, plain in zip(*results, strict=True):
+        np.testing.assert_allclose(np.asarray(fused), np.asarray(plain), rtol=1e-5, atol=1e-5)

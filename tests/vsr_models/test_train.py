@@ -235,6 +235,14 @@ def test_mixed_precision_keeps_float32_weights_and_output() -> None:
 
 @pytest.mark.slow
 def test_xla_step_matches_the_plain_step() -> None:
+    """XLA compiles the same loss and gradients. Gradients, not the weights after an Adam
+    step: Adam's first update is lr·g/(|g| + 1e-7), about ±lr for every |g| >> 1e-7 whatever
+    its size, so gradients that batch norm's backward pass leaves near zero by cancellation
+    (rounding noise of either kernel) move by up to 2·lr in one step and the weights cannot be
+    compared closer than that. Each gradient is compared on the scale of its tensor (measured
+    1e-5 relative against a float64 reference for both; 1e-3 allowed), with a floor of 1e-6 of
+    the largest gradient for the biases that feed a batch norm, whose exact gradient is 0 and
+    whose computed one is rounding noise (1e-7 of that scale)."""
     import keras
 
     from vsrdata.vsr_models.distribute import make_strategy
@@ -246,10 +254,15 @@ def test_xla_step_matches_the_plain_step() -> None:
         keras.utils.set_random_seed(5)
         steps.append(DistributedStep(make_strategy("one-device"), "duf-16l", 2, 2, jit=jit))
     steps[1].model.set_weights(steps[0].model.get_weights())
-    losses = [float(s(x, y)) for s in steps]
-    assert losses[0] == pytest.approx(losses[1], rel=1e-4)
-    for a, b in zip(steps[0].model.get_weights(), steps[1].model.get_weights(), strict=True):
-        np.testing.assert_allclose(a, b, atol=1e-4)
+    (loss0, grads0), (loss1, grads1) = (s._gradients(x, y) for s in steps)
+    assert float(loss0) == pytest.approx(float(loss1), rel=1e-5)
+    largest = max(float(np.max(np.abs(g))) for g in grads0)
+    for a, b in zip(grads0, grads1, strict=True):
+        atol = 1e-3 * float(np.max(np.abs(a))) + 1e-6 * largest
+        np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=0, atol=atol)
+    losses = [float(s(x, y)) for s in steps]  # and the compiled step runs and updates
+    assert losses[0] == pytest.approx(losses[1], rel=1e-5)
+    assert int(steps[1].step.numpy()) == 1
 
 
 @pytest.mark.slow

@@ -133,6 +133,10 @@ class DistributedStep:
                 aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
             )  # fmt: skip
         self._gradients = self._loss_and_gradients
+        if jit:  # XLA differentiates the plain batch-norm graph more exactly than the fused op
+            for layer in self.model.layers:
+                if hasattr(layer, "fused"):
+                    layer.fused = False
         if jit and not sync:
             self._gradients = tf.function(
                 self._loss_and_gradients, jit_compile=True, autograph=False
