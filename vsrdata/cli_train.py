@@ -12,14 +12,16 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
 
 from vsrdata.cli import LazyProgress, _choices, app, err, load_tensorflow, out
 from vsrdata.errors import UsageError
 from vsrdata.shards.writer import FORMATS
 from vsrdata.vsr_models.config import PRESETS, SCHEDULES, STRATEGIES
-from vsrdata.vsr_models.registry import SCALES, TRAINABLE
+from vsrdata.vsr_models.registry import SCALES
 
 
 class _TrainDisplay:
@@ -89,7 +91,12 @@ def _stop_on_signals() -> threading.Event:
 def train(
     dataset: Annotated[Path, typer.Argument(help="Dataset folder made by `vsrdata build`.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Run folder (re-run to resume).")],
-    model: Annotated[str, typer.Option(help=_choices(TRAINABLE))] = "duf-16l",
+    model: Annotated[str, typer.Option(help="A trainable model (see `vsrdata models`).")] = (
+        "duf-16l"
+    ),
+    model_option: Annotated[
+        list[str] | None, typer.Option(help="NAME=VALUE, an option of the model; repeatable.")
+    ] = None,
     scale: Annotated[int, typer.Option(help=f"Upscaling factor: {_choices(SCALES)}.")] = 4,
     preset: Annotated[
         str | None, typer.Option(help=f"{_choices(PRESETS)}; options given win.")
@@ -130,13 +137,15 @@ def train(
         bool, typer.Option("--deterministic", help="Deterministic TensorFlow ops (slower).")
     ] = False,
 ) -> None:
-    """Train DUF on a dataset; re-running the same command resumes from its last checkpoint."""
+    """Train a model on a dataset; re-running the same command resumes from its last checkpoint."""
     from vsrdata.vsr_models.config import TrainConfig, parse_duration
+    from vsrdata.vsr_models.registry import parse_options
 
     if format is not None and format not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, got {format!r}")
     config = TrainConfig.from_options(
-        preset=preset, dataset=str(dataset), out=str(out_dir), model=model, scale=scale,
+        preset=preset, dataset=str(dataset), out=str(out_dir), model=model,
+        model_options=parse_options(model_option or []), scale=scale,
         steps=steps, epochs=epochs, time_budget=parse_duration(time_budget),
         batch_size=batch_size, patch=patch, lr=lr,
         schedule=schedule, warmup=warmup, ckpt_every=ckpt_every, val_every=val_every,
@@ -191,3 +200,35 @@ def convert_duf(
     model.save(partial)
     partial.replace(out_file)
     out.print(f"wrote {model.name} ({model.count_params():,} parameters) to {out_file}")
+
+
+@app.command()
+def models(
+    scale: Annotated[int, typer.Option(help="Count parameters at this factor.")] = 4,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the registered models: paper, window, colour space, upsampling, scales, size."""
+    from vsrdata.vsr_models import registry
+
+    rows = []
+    load_tensorflow()
+    for spec in registry.specs():
+        row = spec.describe()
+        if scale in spec.scales:
+            model = spec.build(scale)
+            row["parameters"] = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+        else:
+            row["parameters"] = None
+        rows.append(row)
+    if as_json:
+        out.print_json(data=rows)
+        return
+    table = Table("model", "paper", "frames", "colour", "upsampling", "scales",
+                  f"parameters (x{scale})", box=None)  # fmt: skip
+    for row in rows:
+        table.add_row(
+            row["name"], row["paper"] or "-", str(row["frames"]), row["colour"],
+            row["upsampling"], ",".join(map(str, row["scales"])),
+            f"{row['parameters']:,}" if row["parameters"] is not None else "-",
+        )  # fmt: skip
+    out.print(table)

@@ -40,7 +40,7 @@ def cli(*args: str, **kwargs: Any) -> Any:
 def weights(path: Path) -> list[np.ndarray]:
     import keras
 
-    import vsrdata.vsr_models.duf  # noqa: F401  (registers the layers)
+    import vsrdata.vsr_models.layers  # noqa: F401  (registers the layers)
 
     return keras.models.load_model(path).get_weights()
 
@@ -132,7 +132,10 @@ def test_presets_and_explicit_options() -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"model": "bicubic", "steps": 1}, "--model must be one of duf-16l"),
+        (
+            {"model": "bicubic", "steps": 1},
+            "bicubic has nothing to train; --model is one of duf-16l",
+        ),
         ({}, "give --steps, --epochs or --time-budget"),
         ({"time_budget": 0}, "--time-budget must be positive"),
         ({"steps": 1, "schedule": "linear"}, "--schedule must be one of"),

@@ -22,6 +22,7 @@ import numpy as np
 
 from vsrdata.errors import InputError, UsageError
 from vsrdata.preprocess.degrade import imresize
+from vsrdata.vsr_models.manifest import read_manifest
 
 TEMPORAL_PADS = ("reflect", "replicate", "zero")
 
@@ -38,6 +39,18 @@ def receptive_radius(model: Any) -> int:
         name = type(layer).__name__
         radius += {"DynamicUpsampling": 2, "BicubicUpsampling": 3}.get(name, 0)
     return radius
+
+
+def _spec_radius(name: str | None) -> int | None:
+    """The receptive radius a registered model declares (None: unknown name)."""
+    from vsrdata.vsr_models.registry import spec
+
+    if name is None:
+        return None
+    try:
+        return spec(name).radius
+    except UsageError:
+        return None
 
 
 class Bicubic:
@@ -60,14 +73,22 @@ class KerasUpscaler:
     ) -> None:
         import tensorflow as tf
 
+        self.manifest: dict[str, Any] | None = None
         if isinstance(model, str | Path):
+            self.manifest = read_manifest(model)
             model = load_model(model)
         self.model = model
         self.name = name or model.name
         self.frames = int(model.input_shape[1])
-        probe = model(np.zeros((1, self.frames, 8, 8, 3), np.float32), training=False)
-        self.scale = int(probe.shape[1]) // 8
-        overlap = receptive_radius(model) if overlap is None else overlap
+        known = self.manifest or {}
+        if "scale" in known:
+            self.scale = int(known["scale"])
+        else:  # an older file: find the scale by running the model once
+            probe = model(np.zeros((1, self.frames, 8, 8, 3), np.float32), training=False)
+            self.scale = int(probe.shape[1]) // 8
+        if overlap is None:
+            overlap = _spec_radius(known.get("model"))
+            overlap = receptive_radius(model) if overlap is None else overlap
         if tile < 0 or 0 < tile < 16 or overlap < 0:
             raise UsageError("tile is 0 (whole frames) or at least 16 LR pixels; overlap >= 0")
         self.tile, self.overlap = tile, overlap
@@ -109,8 +130,7 @@ def load_model(path: str | Path) -> Any:
     """A ``.keras`` model saved by vsrdata (its custom layers registered first)."""
     import keras
 
-    import vsrdata.vsr_models.bicubic
-    import vsrdata.vsr_models.duf  # noqa: F401
+    import vsrdata.vsr_models.layers  # noqa: F401  (registers every custom layer)
 
     path = Path(path)
     if not path.is_file():

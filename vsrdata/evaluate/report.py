@@ -162,6 +162,8 @@ def write_report(doc: dict[str, Any], folder: str | Path) -> dict[str, Path]:
     )
     body = "".join(f"\n## {title}\n\n{_markdown(t)}\n" for title, t in tables(doc).items())
     skipped = "".join(f"- `{s['clip_id']}`: {s['reason']}\n" for s in doc["skipped"])
+    warned = "".join(f"- {w}\n" for w in doc.get("warnings", []))
+    head += f"\n## Warnings\n\n{warned}" if warned else ""
     paths["md"].write_text(head + body + (f"\n## Skipped\n\n{skipped}" if skipped else ""))
     from vsrdata.evaluate.plots import write_plots
 
@@ -200,6 +202,9 @@ def _html(doc: dict[str, Any], figures: dict[str, Any]) -> str:
             name = figures.get("clips", {}).get(cid, {}).get(key)
             if name:
                 parts.append(f"<p><img src='{name}' alt='{key}'></p>")
+    if doc.get("warnings"):
+        items = "".join(f"<li>{html.escape(w)}</li>" for w in doc["warnings"])
+        parts.append(f"<h2>Warnings</h2><ul>{items}</ul>")
     if doc["skipped"]:
         items = "".join(
             f"<li>{html.escape(s['clip_id'])}: {html.escape(s['reason'])}</li>"

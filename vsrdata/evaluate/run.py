@@ -227,6 +227,9 @@ def evaluate(
         clips, degradation = dataset_clips(str(config.dataset), index, config.frames)
     else:
         clips, degradation = video_clips(str(config.videos), config), config.degradation
+    warnings = trained_elsewhere(upscalers, degradation)
+    for warning in warnings:
+        log.warning("%s", warning)
     notify("clips", len(clips))
     results, skipped = [], []
     for clip in clips:
@@ -240,4 +243,18 @@ def evaluate(
         raise InputError("no clip could be scored: " + "; ".join(s["reason"] for s in skipped))
     from vsrdata.evaluate.report import summarize
 
-    return summarize(results, [u.name for u in upscalers], protocol, config, degradation, skipped)
+    doc = summarize(results, [u.name for u in upscalers], protocol, config, degradation, skipped)
+    doc["warnings"] = warnings
+    return doc
+
+
+def trained_elsewhere(upscalers: list[Any], degradation: str) -> list[str]:
+    """A warning for each model whose manifest says it learnt another degradation: a ``bd``
+    model scored on ``bi`` data (or the reverse) is not measured at its task."""
+    out = []
+    for up in upscalers:
+        learnt = (getattr(up, "manifest", None) or {}).get("degradation")
+        if learnt and learnt != degradation:
+            out.append(f"{up.name} was trained on {learnt} data; this data is {degradation}: "
+                       f"its scores are not those of its task")  # fmt: skip
+    return out

@@ -2,9 +2,9 @@
 
 Presets fill in what the command line leaves unset (explicit options always win):
 
-- ``paper``: the DUF paper's settings (Jo et al., CVPR 2018): Adam, learning rate 1e-3
-  multiplied by 0.1 every 10 epochs, batch 16, 32×32 LR input patches (the Huber loss with
-  delta 0.01 is always used); 30 epochs is our choice (three decays).
+- ``paper``: the chosen model's own recipe (:attr:`ModelSpec.recipe`); for DUF (Jo et al.,
+  CVPR 2018): Adam, learning rate 1e-3 multiplied by 0.1 every 10 epochs, batch 16, 32×32 LR
+  input patches, the Huber loss with delta 0.01; 30 epochs is our choice (three decays).
 - ``cpu-quick``: about two and a half minutes on two CPU cores: DUF-16L, 400 steps of batch
   4 on 16×16 LR patches, a cosine schedule with warm-up (on a CPU, batch 4 gains more per
   second than batch 8: docs/benchmarks.md). With ``--time-budget`` the run plans fewer steps
@@ -20,24 +20,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from vsrdata.errors import UsageError
-from vsrdata.vsr_models.registry import SCALES, TRAINABLE
+from vsrdata.vsr_models import registry
+from vsrdata.vsr_models.registry import SCALES
 
 SCHEDULES = ("step", "cosine", "constant")
 STRATEGIES = ("auto", "one-device", "mirrored", "multi-worker")
 PRECISIONS = ("float32", "mixed")
 UNLIMITED_STEPS = 10**9  # the cap of a --time-budget run given no --steps or --epochs
 
+# "paper" is each model's own recipe (ModelSpec.recipe), resolved for the chosen model
 PRESETS: dict[str, dict[str, Any]] = {
-    "paper": {
-        "batch_size": 16,
-        "patch": 32,
-        "lr": 1e-3,
-        "schedule": "step",
-        "decay_epochs": 10.0,
-        "decay_factor": 0.1,
-        "warmup": 0,
-        "epochs": 30.0,  # ours: the paper gives the decay period, we stop after 3 decays
-    },
+    "paper": {},
     "cpu-quick": {
         "model": "duf-16l",
         "batch_size": 4,
@@ -55,8 +48,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 # Fields that define the optimisation itself: resuming with other values would splice two
 # different runs together, so a changed value is refused (the rest may change on resume).
 RUN_IDENTITY = (
-    "model", "scale", "batch_size", "patch", "lr", "schedule", "warmup", "decay_epochs",
-    "decay_factor", "seed", "precision", "format", "shuffle_buffer", "time_budget",
+    "model", "model_options", "scale", "batch_size", "patch", "lr", "schedule", "warmup",
+    "decay_epochs", "decay_factor", "seed", "precision", "format", "shuffle_buffer", "time_budget",
 )  # fmt: skip
 
 
@@ -77,6 +70,7 @@ class TrainConfig:
     dataset: str
     out: str
     model: str = "duf-16l"
+    model_options: dict[str, Any] = dataclasses.field(default_factory=dict)  # the spec's options
     scale: int = 4
     steps: int | None = None
     epochs: float | None = None
@@ -112,6 +106,11 @@ class TrainConfig:
         if preset is not None and preset not in PRESETS:
             raise UsageError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
         values = dict(PRESETS[preset]) if preset else {}
+        if preset == "paper":
+            recipe = registry.spec(options.get("model") or cls.model).recipe
+            if recipe is None:
+                raise UsageError(f"{options.get('model')} has no training recipe")
+            values.update(recipe.preset())
         values.update({k: v for k, v in options.items() if v is not None})
         if "steps" in options and options["steps"] is not None:
             values.pop("epochs", None)
@@ -126,10 +125,14 @@ class TrainConfig:
         return config
 
     def validate(self) -> None:
-        if self.model not in TRAINABLE:
-            raise UsageError(f"--model must be one of {', '.join(TRAINABLE)}, got {self.model!r}")
-        if self.scale not in SCALES:
-            raise UsageError(f"--scale must be one of {SCALES}, got {self.scale}")
+        spec = registry.spec(self.model)
+        if not spec.trainable:
+            choices = ", ".join(registry.trainable())
+            raise UsageError(f"{self.model} has nothing to train; --model is one of {choices}")
+        if self.scale not in SCALES or self.scale not in spec.scales:
+            raise UsageError(f"--scale must be one of {spec.scales} for {self.model}, "
+                             f"got {self.scale}")  # fmt: skip
+        object.__setattr__(self, "model_options", spec.resolve(self.model_options))
         if self.steps is not None and self.epochs is not None:
             raise UsageError("give one of --steps and --epochs, not both")
         if self.steps is None and self.epochs is None and self.time_budget is None:

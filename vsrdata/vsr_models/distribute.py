@@ -26,8 +26,8 @@ import tensorflow as tf
 
 from vsrdata.errors import UsageError
 from vsrdata.vsr_models.config import STRATEGIES
-from vsrdata.vsr_models.losses import huber_per_example
-from vsrdata.vsr_models.registry import build_model
+from vsrdata.vsr_models.losses import per_example_loss
+from vsrdata.vsr_models.registry import spec as model_spec
 
 
 def split_cpu(n: int) -> None:
@@ -115,6 +115,7 @@ class DistributedStep:
         learning_rate: Any = 1e-3,
         precision: str = "float32",
         jit: bool = False,
+        model_options: dict[str, Any] | None = None,
     ) -> None:
         self.strategy = strategy
         self.global_batch = global_batch
@@ -122,7 +123,8 @@ class DistributedStep:
         with strategy.scope():
             sync = strategy.num_replicas_in_sync > 1
             with dtype_policy(self.policy):
-                self.model = build_model(model_name, scale, synchronized_bn=sync)
+                spec = model_spec(model_name)
+                self.model = spec.build(scale, synchronized_bn=sync, options=model_options)
             optimizer = keras.optimizers.Adam(learning_rate)
             if self.policy == "mixed_float16":
                 optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
@@ -132,6 +134,7 @@ class DistributedStep:
                 0, dtype=tf.int64, trainable=False, name="step",
                 aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
             )  # fmt: skip
+        self._loss = per_example_loss(spec.recipe.loss if spec.recipe else "huber")
         self._gradients = self._loss_and_gradients
         if jit:  # XLA differentiates the plain batch-norm graph more exactly than the fused op
             for layer in self.model.layers:
@@ -150,7 +153,7 @@ class DistributedStep:
         with tf.GradientTape() as tape:
             pred = self.model(lr, training=True)
             loss = tf.nn.compute_average_loss(
-                huber_per_example(hr, pred), global_batch_size=self.global_batch
+                self._loss(hr, pred), global_batch_size=self.global_batch
             )
             scaled = self.optimizer.scale_loss(loss)
         return loss, tape.gradient(scaled, self.model.trainable_variables)

@@ -1,32 +1,228 @@
-"""Model registry: ``build_model(name, scale)``; CLI choices come from :data:`MODELS`.
+"""The model registry: every network describes itself with a :class:`ModelSpec`.
 
-Importing this module does not import TensorFlow (the CLI lists the names at start-up);
-a model's module is imported when it is built. A new model adds one line here.
+A model is one file that defines ``SPECS`` (its :class:`ModelSpec` objects, each with its
+builder) and one line in :data:`MODULES` naming that file. Nothing outside a model's own
+file names a particular model: training, validation, eval, upscale and convert read the spec
+(window length, colour space, scales, receptive radius, batch norm, options, recipe).
+
+Importing this module does not import TensorFlow: a model file keeps Keras inside its
+builder (its custom layers live in :mod:`vsrdata.vsr_models.layers`), so listing the specs
+is cheap. Models from elsewhere register through the ``vsrdata.models`` entry-point group or
+the ``VSRDATA_MODEL_MODULES`` environment variable (comma-separated module names), whose
+modules define ``SPECS`` the same way (the tests add a tiny model so).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from typing import Any
 
 from vsrdata.errors import UsageError
 
-# name -> (module, builder, fixed keyword arguments)
-MODELS: dict[str, tuple[str, str, dict[str, Any]]] = {
-    "duf-16l": ("vsrdata.vsr_models.duf", "build_duf", {"name": "duf-16l"}),
-    "duf-28l": ("vsrdata.vsr_models.duf", "build_duf", {"name": "duf-28l"}),
-    "duf-52l": ("vsrdata.vsr_models.duf", "build_duf", {"name": "duf-52l"}),
-    "bicubic": ("vsrdata.vsr_models.bicubic", "build_bicubic", {}),
-}
-TRAINABLE = tuple(name for name in MODELS if name != "bicubic")
 SCALES = (2, 3, 4)
+COLOURS = ("rgb", "y")  # y: the network sees luma; Cb/Cr come from bicubic
+UPSAMPLING = ("pre", "post")  # pre: refines a bicubic upscale; post: upsamples itself
+LOSSES = ("huber", "mse")
+
+# name -> the module whose SPECS define it (one line per model file)
+MODULES: dict[str, str] = {
+    "duf-16l": "vsrdata.vsr_models.duf",
+    "duf-28l": "vsrdata.vsr_models.duf",
+    "duf-52l": "vsrdata.vsr_models.duf",
+    "bicubic": "vsrdata.vsr_models.bicubic",
+}
 
 
-def build_model(name: str, scale: int = 4, **options: Any) -> Any:
-    """A ``keras.Model`` taking [B, 7, H, W, 3] float32 in [0, 1], returning [B, H·r, W·r, 3]."""
-    if name not in MODELS:
-        raise UsageError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
+@dataclass(frozen=True)
+class Paper:
+    authors: str
+    title: str
+    venue: str
+    year: int
+
+    def cite(self) -> str:
+        """'Jo et al., CVPR 2018' (the first author's name, the venue and year)."""
+        first = self.authors.split(",")[0].strip()
+        return f"{first}{' et al.' if ',' in self.authors else ''}, {self.venue} {self.year}"
+
+
+@dataclass(frozen=True)
+class Option:
+    """A builder option: its default, its type, and the values it may take (None: any)."""
+
+    default: Any
+    help: str
+    choices: tuple[Any, ...] | None = None
+
+    def check(self, name: str, value: Any) -> Any:
+        kind = type(self.default)
+        if kind is bool and isinstance(value, str):
+            value = {"true": True, "false": False, "1": True, "0": False}.get(value.lower(), value)
+        try:
+            value = kind(value) if kind is not bool or isinstance(value, bool) else None
+        except (TypeError, ValueError):
+            value = None
+        if value is None or (self.choices is not None and value not in self.choices):
+            allowed = ", ".join(map(str, self.choices)) if self.choices else kind.__name__
+            raise UsageError(f"option {name} takes {allowed}")
+        return value
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How the paper trained it; ``--preset paper`` fills these in (explicit options win)."""
+
+    loss: str = "huber"
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    schedule: str = "step"
+    decay_epochs: float = 10.0
+    decay_factor: float = 0.1
+    warmup: int = 0
+    batch_size: int = 16
+    patch: int = 32
+    epochs: float = 30.0
+    clip_gradients: float | None = None  # global norm; None: no clipping
+    note: str = ""
+
+    def preset(self) -> dict[str, Any]:
+        """The :class:`~vsrdata.vsr_models.config.TrainConfig` fields this recipe sets."""
+        keys = ("lr", "schedule", "decay_epochs", "decay_factor", "warmup", "batch_size",
+                "patch", "epochs")  # fmt: skip
+        return {k: getattr(self, k) for k in keys}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a network is and how to build, load, feed and train it."""
+
+    name: str
+    builder: Callable[..., Any]  # builder(scale=..., [synchronized_bn=...], **options)
+    frames: int  # window length: 1, 3, 5 or 7 LR frames in, the centre frame out
+    paper: Paper | None = None
+    colour: str = "rgb"
+    upsampling: str = "post"
+    scales: tuple[int, ...] = SCALES
+    radius: int = 0  # receptive radius, LR pixels (the tile overlap that makes tiles exact)
+    batch_norm: bool = False  # the builder takes synchronized_bn (statistics over replicas)
+    options: Mapping[str, Option] = field(default_factory=dict)
+    recipe: Recipe | None = None  # None: nothing to train (bicubic)
+
+    def __post_init__(self) -> None:
+        if self.frames not in (1, 3, 5, 7):
+            raise ValueError(f"{self.name}: a window has 1, 3, 5 or 7 frames")
+        if self.colour not in COLOURS or self.upsampling not in UPSAMPLING:
+            raise ValueError(f"{self.name}: colour {self.colour!r}, upsampling {self.upsampling!r}")
+
+    @property
+    def trainable(self) -> bool:
+        return self.recipe is not None
+
+    def resolve(self, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Every option's value: the defaults, overridden by ``options`` (checked)."""
+        given = dict(options or {})
+        unknown = set(given) - set(self.options)
+        if unknown:
+            known = ", ".join(self.options) or "none"
+            raise UsageError(f"{self.name} has no option {', '.join(sorted(unknown))} "
+                             f"(options: {known})")  # fmt: skip
+        return {k: (opt.check(k, given[k]) if k in given else opt.default)
+                for k, opt in self.options.items()}  # fmt: skip
+
+    def build(
+        self,
+        scale: int = 4,
+        synchronized_bn: bool = False,
+        options: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """A ``keras.Model`` from [B, frames, h, w, 3] in [0, 1] to [B, h·r, w·r, 3]."""
+        if scale not in self.scales:
+            raise UsageError(f"{self.name} upscales by {self.scales}, not {scale}")
+        kwargs = self.resolve(options)
+        if self.batch_norm:
+            kwargs["synchronized_bn"] = synchronized_bn
+        return self.builder(scale=scale, **kwargs)
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-able summary (``vsrdata models``, manifests)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+               if f.name not in ("builder", "options", "recipe", "paper")}  # fmt: skip
+        out["scales"] = list(self.scales)
+        out["paper"] = self.paper.cite() if self.paper else None
+        out["options"] = {k: o.default for k, o in self.options.items()}
+        out["trainable"] = self.trainable
+        return out
+
+
+def _plugin_modules() -> list[str]:
+    names = [m.strip() for m in os.environ.get("VSRDATA_MODEL_MODULES", "").split(",")]
+    names += [ep.value for ep in entry_points(group="vsrdata.models")]
+    return [n for n in names if n]
+
+
+_SPECS: dict[str, ModelSpec] = {}
+_LOADED: set[str] = set()
+
+
+def _load(module: str) -> None:
+    if module in _LOADED:
+        return
+    specs = getattr(importlib.import_module(module), "SPECS", None)
+    if not specs:
+        raise UsageError(f"model module {module} defines no SPECS")
+    for spec in specs:
+        _SPECS[spec.name] = spec
+    _LOADED.add(module)
+
+
+def names() -> list[str]:
+    """Every registered model name (the plugins' included), without importing a model."""
+    out = list(MODULES)
+    for module in _plugin_modules():
+        _load(module)
+    out += [n for n in _SPECS if n not in out]
+    return out
+
+
+def spec(name: str) -> ModelSpec:
+    """The spec of model ``name`` (imports its file, not TensorFlow)."""
+    if name not in _SPECS:
+        if name in MODULES:
+            _load(MODULES[name])
+        else:
+            for module in _plugin_modules():
+                _load(module)
+    if name not in _SPECS:
+        raise UsageError(f"unknown model {name!r}; choose from {', '.join(names())}")
+    return _SPECS[name]
+
+
+def specs() -> list[ModelSpec]:
+    return [spec(n) for n in names()]
+
+
+def trainable() -> list[str]:
+    return [s.name for s in specs() if s.trainable]
+
+
+def build_model(name: str, scale: int = 4, synchronized_bn: bool = False, **options: Any) -> Any:
+    """``spec(name).build(scale, synchronized_bn, options)``."""
     if scale not in SCALES:
         raise UsageError(f"scale must be one of {SCALES}, got {scale}")
-    module, builder, fixed = MODELS[name]
-    return getattr(importlib.import_module(module), builder)(scale=scale, **fixed, **options)
+    return spec(name).build(scale, synchronized_bn, options)
+
+
+def parse_options(items: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """``["depth=10", "bn=true"]`` -> ``{"depth": "10", "bn": "true"}`` (checked by the spec)."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--model-option takes NAME=VALUE, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out

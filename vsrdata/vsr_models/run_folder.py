@@ -28,6 +28,7 @@ import keras
 
 from vsrdata.errors import TrainingError
 from vsrdata.vsr_models.config import TrainConfig
+from vsrdata.vsr_models.manifest import add_manifest
 
 
 def dataset_fingerprint(index: dict[str, Any], split: str = "train") -> str:
@@ -118,13 +119,16 @@ class RunFolder:
             with (self.root / "history.jsonl").open("a") as f:
                 f.write(json.dumps(entry, sort_keys=True) + "\n")
 
-    def export(self, model: keras.Model, name: str) -> Path:
-        """Save ``model`` as ``name`` (.keras), atomically (chief only)."""
+    def export(self, model: keras.Model, name: str, manifest: dict[str, Any] | None = None) -> Path:
+        """Save ``model`` as ``name`` (.keras) with its manifest inside, atomically (chief
+        only)."""
         path = self.root / name
         if not self.chief:
             return path
         tmp = self.root / f".{path.stem}-partial.keras"
         model.save(tmp)
+        if manifest is not None:
+            add_manifest(tmp, manifest)
         os.replace(tmp, path)
         return path
 

@@ -26,12 +26,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from vsrdata import __version__
 from vsrdata.errors import TrainingError, UsageError
 from vsrdata.vsr_models.config import TrainConfig
 from vsrdata.vsr_models.data import check_dataset, split_samples, training_stream
 from vsrdata.vsr_models.distribute import DistributedStep, make_strategy, precision_policy
-from vsrdata.vsr_models.duf import FRAMES
+from vsrdata.vsr_models.manifest import index_sha256
 from vsrdata.vsr_models.registry import build_model
+from vsrdata.vsr_models.registry import spec as model_spec
 from vsrdata.vsr_models.run_folder import RunFolder, dataset_fingerprint
 from vsrdata.vsr_models.schedules import LearningRate
 from vsrdata.vsr_models.validation import Validator, ValResult, recalibrate_batch_norm
@@ -141,11 +143,12 @@ class _Loop:
 
     def __init__(self, config: TrainConfig, observer: TrainObserver, stop: threading.Event):
         self.config, self.observer, self.stop = config, observer, stop
-        index = check_dataset(config.dataset, config.scale, FRAMES)
+        index = check_dataset(config.dataset, config.scale, model_spec(config.model).frames)
         self.train_samples = split_samples(index, "train")
         if self.train_samples == 0:
             raise UsageError(f"{config.dataset} has no train split to train on")
         self.has_val = split_samples(index, "val") > 0
+        self.degradation = index.get("build", {}).get("degradation")
         self.total = config.total_steps(self.train_samples)
         # the strategy first: multi-worker collectives must be set up before TF starts
         self.strategy = make_strategy(config.strategy, config.devices or None)
@@ -174,7 +177,7 @@ class _Loop:
         self.schedule = schedule
         self.trainer = DistributedStep(
             self.strategy, config.model, config.scale, config.batch_size, schedule,
-            config.precision, config.jit,
+            config.precision, config.jit, config.model_options,
         )  # fmt: skip
         self.checkpoint = tf.train.Checkpoint(
             model=self.trainer.model, optimizer=self.trainer.optimizer, step=self.trainer.step
@@ -229,7 +232,7 @@ class _Loop:
             return self._plain
         self._plain_step = step
         if self._plain is None:
-            self._plain = build_model(config.model, config.scale)
+            self._plain = build_model(config.model, config.scale, **config.model_options)
             plain = self._plain
             self._predict = tf.function(lambda x: plain(x, training=False), autograph=False)
         self._plain.set_weights(self.trainer.model.get_weights())
@@ -239,6 +242,17 @@ class _Loop:
             ).take(config.calibrate_batches)
             recalibrate_batch_norm(self._plain, batches)
         return self._plain
+
+    def manifest(self, step: int, best: dict[str, Any] | None) -> dict[str, Any]:
+        """What an exported model is and what it learnt from (see :mod:`.manifest`)."""
+        config, spec = self.config, model_spec(self.config.model)
+        return {
+            "model": config.model, "options": dict(config.model_options), "scale": config.scale,
+            "frames": spec.frames, "colour": spec.colour, "upsampling": spec.upsampling,
+            "degradation": self.degradation, "dataset": str(config.dataset),
+            "dataset_sha256": index_sha256(config.dataset), "steps": step, "best": best,
+            "vsrdata": __version__,
+        }  # fmt: skip
 
     def validate(self, validator: Validator, step: int) -> ValResult:
         began = time.perf_counter()
@@ -255,7 +269,7 @@ class _Loop:
         best = self.folder.best()
         is_best = best is None or result.psnr > best["psnr_y"]
         if is_best:
-            self.folder.export(model, "best.keras")
+            self.folder.export(model, "best.keras", self.manifest(step, entry))
             self.folder.mark_best(entry)
         with self.writer.as_default(step=step):
             for key, value in result.as_dict().items():
@@ -353,7 +367,8 @@ class _Loop:
         elapsed = time.perf_counter() - began
         self.writer.flush()
         if not stopped:
-            self.folder.export(self.inference_model(step), "model.keras")
+            model = self.inference_model(step)
+            self.folder.export(model, "model.keras", self.manifest(step, self.folder.best()))
         result = TrainResult(
             run=str(self.folder.root), steps=step, total_steps=self.total, resumed_from=start,
             stopped=stopped, loss=float(np.mean(recent)) if recent else None,

@@ -1,0 +1,59 @@
+"""What an exported model is: a manifest inside its ``.keras`` file (no TensorFlow import).
+
+A ``.keras`` file is a zip archive (Keras reads its ``config.json``, ``metadata.json`` and
+``model.weights.h5`` and ignores anything else); the manifest is one more entry,
+``vsrdata-manifest.json``, so it travels with the file wherever the file is copied, renamed
+or uploaded, which a sidecar would not. Fields:
+
+- ``model``, ``options``: the registry name and its option values; ``scale``, ``frames``
+  (window length), ``colour``, ``upsampling``: from the spec;
+- ``degradation`` and ``dataset_sha256`` (of its ``dataset.json``): the data it learnt from;
+- ``steps``, ``best``: the step exported and the best validation (PSNR-Y against bicubic);
+- ``vsrdata``: the version that wrote it.
+
+Older files have no manifest: :func:`read_manifest` returns None and callers fall back to
+probing the model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+ENTRY = "vsrdata-manifest.json"
+
+
+def index_sha256(dataset: str | Path) -> str:
+    """sha256 of a dataset's ``dataset.json`` (its index names every shard by checksum)."""
+    return hashlib.sha256((Path(dataset) / "dataset.json").read_bytes()).hexdigest()
+
+
+def add_manifest(path: str | Path, manifest: dict[str, Any]) -> None:
+    """Write ``manifest`` into the ``.keras`` archive ``path`` (replacing an older one)."""
+    path = Path(path)
+    with zipfile.ZipFile(path) as archive:
+        present = ENTRY in archive.namelist()
+    if present:  # zip files cannot drop an entry: copy the others
+        tmp = path.with_name(path.name + ".manifest-tmp")
+        with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w") as dst:
+            for item in src.infolist():
+                if item.filename != ENTRY:
+                    dst.writestr(item, src.read(item.filename))
+        tmp.replace(path)
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(ENTRY, json.dumps(manifest, indent=2, sort_keys=True))
+
+
+def read_manifest(path: str | Path) -> dict[str, Any] | None:
+    """The manifest of a ``.keras`` file, or None (an older file, or not a vsrdata model)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if ENTRY not in archive.namelist():
+                return None
+            data = json.loads(archive.read(ENTRY))
+    except (OSError, zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
