@@ -15,9 +15,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_HOME", tempfile.mkdtemp(prefix="vsrdata-test-hf-"))
+# the tests' own model (tests/tiny_model.py), registered as a plugin; the CLI's subprocesses
+# find it through the same variables
+_ROOT = str(Path(__file__).resolve().parents[1])
+os.environ["VSRDATA_MODEL_MODULES"] = "tests.tiny_model"
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, os.environ.get("PYTHONPATH")) if p)
 
-from vsrdata.preprocess.config import BuildConfig
-from vsrdata.preprocess.synth import synthesize
+from vsrdata.preprocess.config import BuildConfig  # noqa: E402
+from vsrdata.preprocess.synth import synthesize  # noqa: E402
 
 CLIP_SIZE = (320, 240)
 

@@ -145,17 +145,26 @@ def test_eval_videos_skips_a_broken_clip(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_eval_dataset_with_a_model_and_a_scale_mismatch(built: Path, tmp_path: Path) -> None:
+    """A model file's manifest gives its scale (no probe) and what it learnt: a model trained
+    on ``bi`` scored on this ``bd`` dataset is scored, with a warning on the console and in
+    the report."""
     pytest.importorskip("tensorflow")
+    from vsrdata.vsr_models.manifest import add_manifest
     from vsrdata.vsr_models.registry import build_model
 
-    build_model("duf-16l", 4).save(tmp_path / "duf4.keras")
-    build_model("duf-16l", 2).save(tmp_path / "duf2.keras")
+    build_model("tiny-test", 4).save(tmp_path / "duf4.keras")
+    add_manifest(tmp_path / "duf4.keras", {"model": "tiny-test", "scale": 4, "frames": 7,
+                                          "degradation": "bi"})  # fmt: skip
+    build_model("tiny-test", 2).save(tmp_path / "duf2.keras")
     res = vsrdata("eval", str(built), "--model", str(tmp_path / "duf4.keras"),
                   "--report", str(tmp_path / "r"))  # fmt: skip
     assert res.returncode == 0, res.stderr[-2000:]
     doc = json.loads((tmp_path / "r" / "results.json").read_text())
     assert doc["models"] == ["bicubic", f"{tmp_path.name}/duf4"]
     assert doc["protocol"]["name"] == "duf" and doc["clips"]
+    assert "trained on bi data; this data is bd" in " ".join(res.stderr.split())
+    assert len(doc["warnings"]) == 1 and "trained on bi data" in doc["warnings"][0]
+    assert "## Warnings" in (tmp_path / "r" / "report.md").read_text()
     from vsrdata.evaluate.protocol import make_protocol
     from vsrdata.evaluate.run import evaluate
 

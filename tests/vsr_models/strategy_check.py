@@ -1,11 +1,13 @@
 """Run as a script (TensorFlow must split the CPU before anything else touches it).
 
-Trains DUF-16L (x2, tiny inputs) for a few steps on one device and with MirroredStrategy
-over two logical CPU devices from the same initial weights and the same global batches, in
-the precision given (``float64`` for the equivalence test), then prints as JSON the largest
-weight difference, the largest weight change and the losses.
+Trains a model (x2, tiny inputs; the tests' ``tiny-test`` unless named) for a few steps on
+one device and with MirroredStrategy over two logical CPU devices from the same initial
+weights and the same global batches, in the precision given (``float64`` for the
+equivalence test), then prints as JSON the largest weight difference, the largest weight
+change and the losses.
 
-Usage: ``strategy_check.py STEPS [PRECISION]``.
+Usage: ``strategy_check.py STEPS [PRECISION [MODEL]]``; ``UNSYNCHRONIZED_BN=1`` lets each
+replica normalize with its own batch statistics (the negative control of the test).
 """
 
 import json
@@ -32,9 +34,14 @@ hr = rng.random((STEPS * BATCH, 16, 16, 3)).astype(DTYPE)
 data = tf.data.Dataset.from_tensor_slices((lr, hr)).batch(BATCH)
 
 keras.utils.set_random_seed(1)
-args = ("duf-16l", 2, BATCH, 1e-3, PRECISION)
+MODEL = sys.argv[3] if len(sys.argv) > 3 else "tiny-test"
+args = (MODEL, 2, BATCH, 1e-3, PRECISION)
 single = DistributedStep(make_strategy("one-device", ["/cpu:0"]), *args)
 mirrored = DistributedStep(make_strategy("mirrored", ["/cpu:0", "/cpu:1"]), *args)
+if os.environ.get("UNSYNCHRONIZED_BN"):  # the negative control: replicas' own statistics
+    for layer in mirrored.model.layers:
+        if hasattr(layer, "synchronized"):
+            layer.synchronized = False
 initial = single.model.get_weights()
 mirrored.model.set_weights(initial)
 

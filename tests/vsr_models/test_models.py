@@ -11,7 +11,7 @@ keras = pytest.importorskip("keras")
 
 from vsrdata.errors import UsageError  # noqa: E402
 from vsrdata.preprocess import imresize  # noqa: E402
-from vsrdata.vsr_models import build_model  # noqa: E402
+from vsrdata.vsr_models import build_model, names  # noqa: E402
 from vsrdata.vsr_models.layers import DynamicUpsampling  # noqa: E402
 
 RNG = np.random.default_rng(11)
@@ -130,3 +130,53 @@ def test_fused_batch_norm_is_keras_batch_norm(rank: int) -> None:
         results.append([y, *grads, *layer.non_trainable_variables, layer(x, training=False)])
     for fused, plain in zip(*results, strict=True):
         np.testing.assert_allclose(np.asarray(fused), np.asarray(plain), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", names())
+def test_every_registered_model_keeps_its_spec(name: str) -> None:
+    """Registering a model puts it under test: its window, scales and declared receptive
+    radius hold for the network it builds, and its description is JSON."""
+    import json
+
+    from vsrdata.evaluate.infer import receptive_radius
+    from vsrdata.vsr_models.registry import spec
+
+    s = spec(name)
+    json.dumps(s.describe())
+    for scale in s.scales:
+        model = s.build(scale)
+        assert int(model.input_shape[1]) == s.frames
+        x = RNG.random((1, s.frames, 6, 5, 3), dtype=np.float32)
+        assert tuple(model(x).shape) == (1, 6 * scale, 5 * scale, 3)
+    assert s.radius == receptive_radius(model)  # the spec and the layers agree
+
+
+def test_options_are_validated_and_reach_the_builder() -> None:
+    from vsrdata.vsr_models.registry import parse_options, spec
+
+    tiny = spec("tiny-test")
+    assert tiny.resolve(parse_options(["width=4"])) == {"width": 4}
+    assert trainable(tiny.build(2, options={"width": 4})) < trainable(tiny.build(2))
+    with pytest.raises(UsageError, match="has no option depth"):
+        tiny.resolve({"depth": 3})
+    with pytest.raises(UsageError, match="option width takes int"):
+        tiny.resolve({"width": "wide"})
+    with pytest.raises(UsageError, match="NAME=VALUE"):
+        parse_options(["width"])
+    with pytest.raises(UsageError, match="no option"):
+        spec("duf-16l").resolve({"width": 4})
+
+
+def test_cli_lists_the_models_with_their_sizes() -> None:
+    import json
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "vsrdata", "models", "--json"],
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert res.returncode == 0, res.stderr[-2000:]
+    rows = {r["name"]: r for r in json.loads(res.stdout)}
+    assert rows["duf-16l"]["parameters"] == 1_900_640 and rows["duf-16l"]["frames"] == 7
+    assert rows["duf-16l"]["paper"] == "Jo et al., CVPR 2018"
+    assert rows["bicubic"]["trainable"] is False and rows["bicubic"]["parameters"] == 0
+    assert "tiny-test" in rows  # a plugin (VSRDATA_MODEL_MODULES) is listed like the rest

@@ -27,7 +27,7 @@ from typing import Any
 NOISE = re.compile(
     r"All log messages before absl::InitializeLog\(\) is called"
     r"|oneDNN custom operations are on"
-    r"|cudart_stub\.cc|Could not find cuda drivers"
+    r"|cudart_stub\.cc|Could not find cuda drivers|failed call to cuInit"
     r"|Unable to register cu(DNN|FFT|BLAS) factory"
     r"|computation placer already registered"
     r"|TF-TRT Warning"
