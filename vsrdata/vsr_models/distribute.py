@@ -124,6 +124,11 @@ class DistributedStep:
             sync = strategy.num_replicas_in_sync > 1
             with dtype_policy(self.policy):
                 spec = model_spec(model_name)
+                recipe = spec.recipe
+                if recipe and (recipe.optimizer != "adam" or recipe.clip_gradients is not None):
+                    raise UsageError(f"{model_name}'s recipe asks for {recipe.optimizer} with "
+                                     f"clipping {recipe.clip_gradients}: the training step "
+                                     "does Adam without clipping so far")  # fmt: skip
                 self.model = spec.build(scale, synchronized_bn=sync, options=model_options)
             optimizer = keras.optimizers.Adam(learning_rate)
             if self.policy == "mixed_float16":
