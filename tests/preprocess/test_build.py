@@ -17,8 +17,9 @@ import pytest
 
 from tests.conftest import small_config
 from vsrdata.errors import UsageError
-from vsrdata.preprocess.build import UNITS_DIR, build, split_of
+from vsrdata.preprocess.build import build
 from vsrdata.preprocess.synth import synth_clip
+from vsrdata.preprocess.units import UNITS_DIR, split_of
 from vsrdata.shards import iter_samples, load_index
 
 
@@ -50,7 +51,7 @@ def test_splits_are_by_clip_and_deterministic(built: Path) -> None:
 
 
 def test_stratified_splits_hold_every_category() -> None:
-    from vsrdata.preprocess.build import assign_splits, stratified_counts
+    from vsrdata.preprocess.units import assign_splits, stratified_counts
     from vsrdata.preprocess.video import ClipRef
 
     assert stratified_counts(4, (0.5, 0.25, 0.25)) == [2, 1, 1]
@@ -292,7 +293,7 @@ def test_the_frame_bar_ends_where_decoding_ended(clips_dir: Path, tmp_path: Path
 
     from rich.console import Console
 
-    from vsrdata.cli import LazyProgress, _BuildDisplay
+    from vsrdata.cli.app import LazyProgress, _BuildDisplay
 
     src = tmp_path / "in" / "x"
     src.mkdir(parents=True)

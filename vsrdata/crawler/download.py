@@ -24,8 +24,8 @@ from pathlib import Path
 import cv2
 import requests
 
+from vsrdata.common.files import sha256_file
 from vsrdata.crawler.http import CrawlError, PoliteSession
-from vsrdata.shards.writer import sha256_file
 
 __all__ = ["Downloaded", "VideoInfo", "download", "probe_video", "safe_name"]
 

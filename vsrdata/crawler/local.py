@@ -12,12 +12,12 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+from vsrdata.common.constants import VIDEO_EXTS
+from vsrdata.common.files import sha256_file
 from vsrdata.crawler.base import Source
 from vsrdata.crawler.catalog import ClipRow
 from vsrdata.crawler.download import Downloaded, safe_name
 from vsrdata.crawler.licenses import normalize
-from vsrdata.preprocess.video import VIDEO_EXTS
-from vsrdata.shards.writer import sha256_file
 
 
 class Local(Source):

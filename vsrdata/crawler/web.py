@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
+from vsrdata.common.constants import IMAGE_EXTS, VIDEO_EXTS
 from vsrdata.crawler.base import Source
 from vsrdata.crawler.catalog import ClipRow
 from vsrdata.crawler.http import CrawlError
 from vsrdata.crawler.licenses import normalize
-from vsrdata.preprocess.video import IMAGE_EXTS, VIDEO_EXTS
 
 MAX_PAGES = 200  # pages fetched per start URL and keyword, whatever the depth
 MAX_PAGE_BYTES = 5 * 10**6  # an HTML page longer than this is read only this far

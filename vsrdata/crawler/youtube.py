@@ -22,13 +22,13 @@ from typing import Any
 
 from pydantic import Field
 
+from vsrdata.common.files import sha256_file
 from vsrdata.crawler.answers import Answer, Ident, Items, OptFloat, OptInt, Text, parse
 from vsrdata.crawler.base import Source
 from vsrdata.crawler.catalog import ClipRow
 from vsrdata.crawler.download import Downloaded
 from vsrdata.crawler.http import CrawlError
 from vsrdata.crawler.licenses import normalize
-from vsrdata.shards.writer import sha256_file
 
 YoutubeDL: Any = None  # yt_dlp.YoutubeDL, imported on first use; tests replace it
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from vsrdata.common.images import to_uint8
 from vsrdata.errors import InputError, UsageError
 from vsrdata.preprocess.degrade import imresize
 from vsrdata.vsr_models.manifest import read_manifest
@@ -119,11 +120,6 @@ class KerasUpscaler:
 
     def __call__(self, window: np.ndarray) -> np.ndarray:
         return to_uint8(self.float_output(window))
-
-
-def to_uint8(x: Any) -> np.ndarray:
-    """float [0, 1] (any shape) -> uint8, rounded as when a frame is saved."""
-    return np.clip(np.rint(np.asarray(x, np.float64) * 255.0), 0, 255).astype(np.uint8)
 
 
 def load_model(path: str | Path) -> Any:

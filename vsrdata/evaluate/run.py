@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from vsrdata.common.metrics import PSNR_CAP, flow_error, psnr_ssim
 from vsrdata.errors import ClipError, InputError, UsageError
 from vsrdata.evaluate.infer import (
     TEMPORAL_PADS,
@@ -29,13 +30,11 @@ from vsrdata.evaluate.infer import (
     name_models,
     temporal_window,
 )
-from vsrdata.evaluate.metrics import flow_error, psnr_ssim
 from vsrdata.evaluate.protocol import Protocol
 from vsrdata.preprocess.degrade import DEGRADATIONS, SCALES, degrade
 from vsrdata.preprocess.video import FrameStream, discover
 
 log = logging.getLogger(__name__)
-PSNR_CAP = 100.0  # identical frames score this instead of inf (which JSON cannot hold)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ from vsrdata.preprocess.degrade import DEGRADATIONS, SCALES
 from vsrdata.preprocess.scenes import SCENE_DETECTORS
 from vsrdata.shards.writer import FORMATS
 
-SPLITS = ("train", "val", "test")
 ENGINES = ("local", "ray")
 # Fields that change how a build runs, never what it writes: not part of the dataset.
 EXECUTION_FIELDS = frozenset({"out", "workers", "engine", "ray_address"})

@@ -33,6 +33,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from vsrdata.common.constants import SCALES
+
 __all__ = ["DEGRADATIONS", "SCALES", "bd_kernel", "degrade", "degrade_region", "imresize"]
 
 BD_KERNEL_SIZE = 13
@@ -220,7 +222,6 @@ _PLANS: dict[str, tuple[Callable[[int, int], tuple[np.ndarray, np.ndarray]], boo
     "bi": (lambda n, s: _imresize_plan(n, 1.0 / s), True),
 }
 DEGRADATIONS = tuple(_PLANS)
-SCALES = (2, 3, 4)
 
 
 def degrade_region(

@@ -1,6 +1,6 @@
 """Engines that run build units: in this process, a local process pool, or a Ray cluster.
 
-Every engine calls the same :func:`vsrdata.preprocess.build.run_unit` on the same units, so
+Every engine calls the same :func:`vsrdata.preprocess.units.run_unit` on the same units, so
 their outputs are byte-identical; only scheduling and progress reporting differ. Results are
 returned in unit order whatever order units finish in.
 
@@ -23,8 +23,8 @@ from typing import Any
 import cv2
 
 from vsrdata.errors import UsageError
-from vsrdata.preprocess.build import UNITS_DIR, EventFn, Unit, run_unit
 from vsrdata.preprocess.config import BuildConfig
+from vsrdata.preprocess.units import UNITS_DIR, EventFn, Unit, run_unit
 
 log = logging.getLogger(__name__)
 

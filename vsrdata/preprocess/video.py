@@ -27,6 +27,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from vsrdata.common.constants import IMAGE_EXTS, VIDEO_EXTS
 from vsrdata.errors import ClipError, UsageError
 
 # FFmpeg inside OpenCV prints its errors ("moov atom not found") to stderr; the build reports
@@ -35,27 +36,6 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 log = logging.getLogger(__name__)
 
-VIDEO_EXTS = frozenset(
-    [
-        ".mp4",
-        ".m4v",
-        ".mov",
-        ".mkv",
-        ".webm",
-        ".avi",
-        ".mpg",
-        ".mpeg",
-        ".ts",
-        ".mts",
-        ".m2ts",
-        ".wmv",
-        ".flv",
-        ".ogv",
-        ".3gp",
-        ".y4m",
-    ]
-)
-IMAGE_EXTS = frozenset([".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"])
 ROOT_CATEGORY = "uncategorized"
 # A container that announces N frames but yields fewer than this share is checked for a
 # decoder error in the middle (refused) and otherwise kept as a partly decodable clip.

@@ -24,13 +24,6 @@ INDEX_NAME = "dataset.json"
 SPLIT_ORDER = ("train", "val", "test")
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to ``path`` through a temporary file and a rename (never half-written)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
-    os.replace(tmp, path)
-
-
 def _counter() -> dict[str, int]:
     return {"clips": 0, "samples": 0, "bytes": 0}
 

@@ -10,7 +10,6 @@ a final name. Closing returns a :class:`ShardInfo` (samples, bytes, sha256) per 
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
@@ -20,6 +19,7 @@ from typing import Any, BinaryIO
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from vsrdata.common.files import sha256_file
 from vsrdata.shards import tfrecord
 from vsrdata.shards.schema import FIELD_NAMES, IMAGE_FIELDS, arrow_schema, sample_payload_bytes
 
@@ -44,14 +44,6 @@ class ShardInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class Shard(ABC):

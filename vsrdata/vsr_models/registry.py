@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
 
+from vsrdata.common.constants import SCALES
 from vsrdata.errors import UsageError
 
-SCALES = (2, 3, 4)
 COLOURS = ("rgb", "y")  # y: the network sees luma; Cb/Cr come from bicubic
 UPSAMPLING = ("pre", "post")  # pre: refines a bicubic upscale; post: upsamples itself
 LOSSES = ("huber", "mse")

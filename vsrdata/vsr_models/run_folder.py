@@ -26,6 +26,7 @@ from typing import Any
 
 import keras
 
+from vsrdata.common.files import write_json_atomic
 from vsrdata.errors import TrainingError
 from vsrdata.vsr_models.config import TrainConfig
 from vsrdata.vsr_models.manifest import add_manifest
@@ -35,12 +36,6 @@ def dataset_fingerprint(index: dict[str, Any], split: str = "train") -> str:
     """A digest of a split's shards (their sha256s), so a run notices a changed dataset."""
     digests = sorted(s["sha256"] for s in index["shards"] if s["split"] == split)
     return hashlib.sha256("\n".join(digests).encode()).hexdigest()[:16]
-
-
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
 
 
 class RunFolder:
@@ -77,7 +72,8 @@ class RunFolder:
                 )
         if self.chief:
             self.root.mkdir(parents=True, exist_ok=True)
-            _write_json(path, {"identity": identity, "config": config.to_dict()})
+            identity_doc = {"identity": identity, "config": config.to_dict()}
+            write_json_atomic(path, identity_doc, sort_keys=True)
 
     def planned_steps(self) -> int | None:
         """The length a --time-budget run planned for itself, once it has."""
@@ -86,7 +82,9 @@ class RunFolder:
 
     def plan(self, total_steps: int, **why: Any) -> None:
         if self.chief:
-            _write_json(self.root / "plan.json", {"total_steps": total_steps, **why})
+            write_json_atomic(
+                self.root / "plan.json", {"total_steps": total_steps, **why}, sort_keys=True
+            )
 
     # -- validation history and the best model -------------------------------------------------
 
@@ -134,8 +132,8 @@ class RunFolder:
 
     def mark_best(self, entry: dict[str, Any]) -> None:
         if self.chief:
-            _write_json(self.root / "best.json", entry)
+            write_json_atomic(self.root / "best.json", entry, sort_keys=True)
 
     def report(self, data: dict[str, Any]) -> None:
         if self.chief:
-            _write_json(self.root / "train_report.json", data)
+            write_json_atomic(self.root / "train_report.json", data, sort_keys=True)

@@ -18,8 +18,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from vsrdata.evaluate.infer import to_uint8
-from vsrdata.evaluate.metrics import psnr_ssim
+from vsrdata.common.images import to_uint8
+from vsrdata.common.metrics import PSNR_CAP, psnr_ssim
 from vsrdata.preprocess.degrade import imresize
 from vsrdata.vsr_models.data import eval_data
 
@@ -126,7 +126,7 @@ class Validator:
         ]
         scores = [psnr_ssim(o, g, crop_border=border) for o, g in pairs]
         p, s = [x for x, _ in scores], [y for _, y in scores]
-        return float(np.mean(np.minimum(p, 100.0))), float(np.mean(s))
+        return float(np.mean(np.minimum(p, PSNR_CAP))), float(np.mean(s))
 
     @property
     def samples(self) -> int:

@@ -360,15 +360,3 @@ def run(argv: list[str] | None = None) -> int:
 
 def main() -> None:
     sys.exit(run())
-
-
-# the crawl commands live in their own module and register themselves on `app`
-from vsrdata import cli_crawl, cli_eval, cli_train  # noqa: E402
-
-__all__ = ["app", "cli_crawl", "cli_eval", "cli_train", "main", "run"]
-
-
-if __name__ == "__main__":  # python -m vsrdata.cli: run the importable module, all commands on it
-    from vsrdata.cli import main as _main
-
-    _main()

@@ -18,7 +18,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from vsrdata.cli import LazyProgress, _choices, _progress, app, err, load_tensorflow, out
+from vsrdata.cli.app import LazyProgress, _choices, _progress, app, err, load_tensorflow, out
 from vsrdata.errors import UsageError
 from vsrdata.evaluate.infer import TEMPORAL_PADS
 from vsrdata.evaluate.protocol import PROTOCOLS

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from vsrdata.cli import _choices, _human, _progress, app, err, out
+from vsrdata.cli.app import _choices, _human, _progress, app, err, out
 from vsrdata.crawler.crawl import SOURCES
 
 

@@ -17,7 +17,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from vsrdata.cli import LazyProgress, _choices, app, err, load_tensorflow, out
+from vsrdata.cli.app import LazyProgress, _choices, app, err, load_tensorflow, out
 from vsrdata.errors import UsageError
 from vsrdata.shards.writer import FORMATS
 from vsrdata.vsr_models.config import PRESETS, SCHEDULES, STRATEGIES

@@ -1,0 +1,5 @@
+"""``python -m vsrdata.cli``: the ``vsrdata`` command."""
+
+from vsrdata.cli import main
+
+main()

@@ -1,0 +1,32 @@
+"""Files written whole or not at all, and their digests (the leaf every package may use)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename (never half-written)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def write_json_atomic(path: str | Path, data: Any, sort_keys: bool = False) -> None:
+    """``data`` as indented JSON with a final newline, atomically."""
+    text = json.dumps(data, indent=2, sort_keys=sort_keys) + "\n"
+    write_bytes_atomic(path, text.encode())
