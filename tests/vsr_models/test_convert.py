@@ -103,3 +103,8 @@ def test_cli_writes_a_loadable_model(tmp_path: Path) -> None:
     loaded = keras.models.load_model(out)
     x = np.random.default_rng(1).random((1, 7, 6, 6, 3), dtype=np.float32)
     np.testing.assert_allclose(loaded(x).numpy(), convert_official(path)(x).numpy(), atol=1e-6)
+    from vsrdata.vsr_models.manifest import read_manifest
+
+    manifest = read_manifest(out)
+    assert manifest is not None and (manifest["model"], manifest["scale"]) == ("duf-16l", 2)
+    assert manifest["frames"] == 7 and manifest["degradation"] == "bd"

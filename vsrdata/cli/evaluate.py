@@ -20,7 +20,7 @@ from rich.progress import (
 
 from vsrdata.cli.app import LazyProgress, _choices, _progress, app, err, load_tensorflow, out
 from vsrdata.errors import UsageError
-from vsrdata.evaluate.infer import TEMPORAL_PADS
+from vsrdata.evaluate.infer import TEMPORAL_PADS, check_tile
 from vsrdata.evaluate.protocol import PROTOCOLS
 from vsrdata.preprocess.degrade import DEGRADATIONS, SCALES
 
@@ -142,8 +142,7 @@ def upscale(
         raise UsageError(f"OUT must be an .mp4 file, got {dst}")
     if temporal_pad not in TEMPORAL_PADS:
         raise UsageError(f"--temporal-pad must be one of {', '.join(TEMPORAL_PADS)}")
-    if tile < 0 or 0 < tile < 16:
-        raise UsageError("--tile is 0 (whole frames) or at least 16 LR pixels")
+    check_tile(tile)
     info = probe(src)
     if model != "bicubic":
         load_tensorflow()

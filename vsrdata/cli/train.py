@@ -192,13 +192,19 @@ def convert_duf(
     if out_file.suffix != ".keras":
         raise UsageError(f"--out must end in .keras, got {out_file}")
     load_tensorflow()
+    from vsrdata import __version__
     from vsrdata.vsr_models.convert import convert_official
+    from vsrdata.vsr_models.manifest import save_model
+    from vsrdata.vsr_models.registry import spec as registry_spec
 
     model = convert_official(params)
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    partial = out_file.with_name(f".{out_file.stem}-partial.keras")
-    model.save(partial)
-    partial.replace(out_file)
+    name, scale = model.name.rsplit("-x", 1)
+    spec = registry_spec(name)
+    manifest = {"model": name, "options": {}, "scale": int(scale), "frames": spec.frames,
+                "colour": spec.colour, "upsampling": spec.upsampling, "degradation": "bd",
+                "source": f"official DUF release {params.name}",
+                "vsrdata": __version__}  # fmt: skip
+    save_model(model, out_file, manifest)
     out.print(f"wrote {model.name} ({model.count_params():,} parameters) to {out_file}")
 
 

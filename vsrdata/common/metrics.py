@@ -23,6 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 
+from vsrdata.common.flow import dis_flow
+
 __all__ = ["PSNR_CAP", "flow_error", "psnr", "psnr_ssim", "rgb_to_y", "ssim"]
 
 PSNR_CAP = 100.0  # identical frames score this instead of inf (which JSON cannot hold)
@@ -154,8 +156,7 @@ def psnr_ssim(
 
 
 def _flow(prev: np.ndarray, nxt: np.ndarray) -> np.ndarray:
-    dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    return np.asarray(dis.calc(prev, nxt, None))  # type: ignore[call-overload]
+    return dis_flow("medium")(prev, nxt)
 
 
 def _grey(img: np.ndarray) -> np.ndarray:

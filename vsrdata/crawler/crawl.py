@@ -27,12 +27,11 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
+from vsrdata.common.progress import EventFn
 from vsrdata.crawler.archive import Archive
 from vsrdata.crawler.base import CrawlConfig, Source
 from vsrdata.crawler.catalog import Catalog, ClipRow
@@ -50,7 +49,6 @@ log = logging.getLogger(__name__)
 SOURCES: dict[str, type[Source]] = {
     cls.name: cls for cls in (Pixabay, Pexels, Wikimedia, Archive, YouTube, Web, Local)
 }
-EventFn = Callable[[str, Any], None]
 FILE_HOST_INTERVAL = 0.5  # seconds between downloads from one file host
 
 

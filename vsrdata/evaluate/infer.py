@@ -42,6 +42,15 @@ def receptive_radius(model: Any) -> int:
     return radius
 
 
+MIN_TILE = 16
+
+
+def check_tile(tile: int) -> None:
+    """``--tile`` is 0 (whole frames) or at least :data:`MIN_TILE` LR pixels."""
+    if tile < 0 or 0 < tile < MIN_TILE:
+        raise UsageError(f"--tile is 0 (whole frames) or at least {MIN_TILE} LR pixels")
+
+
 def _spec_radius(name: str | None) -> int | None:
     """The receptive radius a registered model declares (None: unknown name)."""
     from vsrdata.vsr_models.registry import spec
@@ -90,8 +99,9 @@ class KerasUpscaler:
         if overlap is None:
             overlap = _spec_radius(known.get("model"))
             overlap = receptive_radius(model) if overlap is None else overlap
-        if tile < 0 or 0 < tile < 16 or overlap < 0:
-            raise UsageError("tile is 0 (whole frames) or at least 16 LR pixels; overlap >= 0")
+        check_tile(tile)
+        if overlap < 0:
+            raise UsageError(f"the tile overlap must be >= 0, got {overlap}")
         self.tile, self.overlap = tile, overlap
         self._run = tf.function(
             lambda x: model(x, training=False), reduce_retracing=True, autograph=False

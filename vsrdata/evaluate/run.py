@@ -26,6 +26,7 @@ from vsrdata.errors import ClipError, InputError, UsageError
 from vsrdata.evaluate.infer import (
     TEMPORAL_PADS,
     Bicubic,
+    check_tile,
     make_upscaler,
     name_models,
     temporal_window,
@@ -57,8 +58,7 @@ class EvalConfig:
             raise UsageError(f"--degradation must be one of {', '.join(DEGRADATIONS)}")
         if self.temporal_pad not in TEMPORAL_PADS:
             raise UsageError(f"--temporal-pad must be one of {', '.join(TEMPORAL_PADS)}")
-        if self.tile < 0 or 0 < self.tile < 16:
-            raise UsageError("--tile is 0 (whole frames) or at least 16 LR pixels")
+        check_tile(self.tile)
         for _, path in name_models(self.models):  # before anything loads: a quick error
             if not Path(path).is_file():
                 raise InputError(f"model {path} does not exist (give a .keras file or 'bicubic')")

@@ -17,6 +17,8 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from vsrdata.common.flow import FlowFn, dis_flow
+
 __all__ = ["FLOW_METHODS", "FlowEstimator", "flow_factor", "shrink", "small_grey"]
 
 # The small frame's long side is brought down to about this many pixels ...
@@ -24,12 +26,9 @@ FLOW_LONG_SIDE = 384
 # ... but an HR crop must still span at least this many small pixels.
 MIN_CROP_SMALL = 16
 
-FlowFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
-
 
 def _dis() -> FlowFn:
-    dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
-    return lambda prev, nxt: np.asarray(dis.calc(prev, nxt, None))  # type: ignore[call-overload]
+    return dis_flow("ultrafast")
 
 
 def _farneback() -> FlowFn:

@@ -14,13 +14,14 @@ import logging
 import pickle
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from vsrdata.common.constants import SPLITS
 from vsrdata.common.files import write_json_atomic
+from vsrdata.common.progress import EventFn
 from vsrdata.errors import ClipError
 from vsrdata.preprocess.config import BuildConfig
 from vsrdata.preprocess.video import ClipRef
@@ -32,7 +33,6 @@ log = logging.getLogger(__name__)
 
 UNITS_DIR = "_units"
 Event = tuple[str, Any]
-EventFn = Callable[[str, Any], None]
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,13 @@ import pyarrow.parquet as pq
 
 from vsrdata.common.files import sha256_file
 from vsrdata.shards import tfrecord
-from vsrdata.shards.schema import FIELD_NAMES, IMAGE_FIELDS, arrow_schema, sample_payload_bytes
+from vsrdata.shards.schema import (
+    FIELD_NAMES,
+    IMAGE_FIELDS,
+    arrow_schema,
+    check_sample,
+    sample_payload_bytes,
+)
 
 __all__ = ["FORMATS", "ShardInfo", "ShardSet"]
 
@@ -155,6 +161,7 @@ class ShardSet:
         return self.folder / f"{self.prefix}-{part:04d}.{FORMATS[self.fmt].extension}"
 
     def write(self, sample: dict[str, Any]) -> None:
+        check_sample(sample)  # every format gets exactly the schema's fields
         if self._shard is None:
             self.folder.mkdir(parents=True, exist_ok=True)
             tmp = self._final_path(len(self.finished)).with_suffix(".tmp")

@@ -57,3 +57,16 @@ def read_manifest(path: str | Path) -> dict[str, Any] | None:
     except (OSError, zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def save_model(model: Any, path: str | Path, manifest: dict[str, Any] | None = None) -> Path:
+    """Save a Keras model as ``path`` (.keras) with its manifest inside, atomically: written
+    as a hidden partial file beside it, then renamed (a reader never sees half a model)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.stem}-partial.keras")
+    model.save(partial)
+    if manifest is not None:
+        add_manifest(partial, manifest)
+    partial.replace(path)
+    return path

@@ -29,7 +29,7 @@ import keras
 from vsrdata.common.files import write_json_atomic
 from vsrdata.errors import TrainingError
 from vsrdata.vsr_models.config import TrainConfig
-from vsrdata.vsr_models.manifest import add_manifest
+from vsrdata.vsr_models.manifest import save_model
 
 
 def dataset_fingerprint(index: dict[str, Any], split: str = "train") -> str:
@@ -121,14 +121,7 @@ class RunFolder:
         """Save ``model`` as ``name`` (.keras) with its manifest inside, atomically (chief
         only)."""
         path = self.root / name
-        if not self.chief:
-            return path
-        tmp = self.root / f".{path.stem}-partial.keras"
-        model.save(tmp)
-        if manifest is not None:
-            add_manifest(tmp, manifest)
-        os.replace(tmp, path)
-        return path
+        return save_model(model, path, manifest) if self.chief else path
 
     def mark_best(self, entry: dict[str, Any]) -> None:
         if self.chief:
