@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -56,14 +55,13 @@ def test_killed_run_resumes_to_the_same_weights(built: Path, tmp_path: Path) -> 
     _, err = whole.communicate(timeout=600)
     assert whole.returncode == 0, err[-2000:]
 
-    killed = cli(str(built), "--out", str(tmp_path / "killed"), *args)
-    ckpt = tmp_path / "killed" / "ckpt" / "ckpt-4.index"
-    deadline = time.monotonic() + 600
-    while not ckpt.exists() and killed.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    killed.send_signal(signal.SIGKILL)
-    killed.communicate()
+    # SIGKILL after step 4's checkpoint, from inside (a signal sent from outside could arrive
+    # after the tiny model's last step)
+    killed = cli(str(built), "--out", str(tmp_path / "killed"), *args,
+                 env={**os.environ, "VSRDATA_TEST_KILL_AT_STEP": "4"})  # fmt: skip
+    killed.communicate(timeout=600)
     assert killed.returncode == -signal.SIGKILL
+    assert (tmp_path / "killed" / "ckpt" / "ckpt-4.index").exists()
     assert not (tmp_path / "killed" / "model.keras").exists()
 
     again = cli(str(built), "--out", str(tmp_path / "killed"), *args)
@@ -71,7 +69,7 @@ def test_killed_run_resumes_to_the_same_weights(built: Path, tmp_path: Path) -> 
     assert again.returncode == 0, err[-2000:]
     assert "resuming at step" in err
     report = json.loads((tmp_path / "killed" / "train_report.json").read_text())
-    assert report["steps"] == 6 and 0 < report["resumed_from"] < 6
+    assert report["steps"] == 6 and report["resumed_from"] == 4
     for a, b in zip(weights(tmp_path / "whole" / "model.keras"),
                     weights(tmp_path / "killed" / "model.keras"), strict=True):  # fmt: skip
         np.testing.assert_array_equal(a, b)

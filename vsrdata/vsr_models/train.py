@@ -14,7 +14,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import os
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -39,6 +41,12 @@ from vsrdata.vsr_models.schedules import LearningRate
 from vsrdata.vsr_models.validation import Validator, ValResult, recalibrate_batch_norm
 
 log = logging.getLogger(__name__)
+
+
+# Fault injection: VSRDATA_TEST_KILL_AT_STEP=N makes the process SIGKILL itself right after
+# step N (and its checkpoint, if one is due): a kill at a known point, which a test that sends
+# the signal from outside cannot promise once steps take milliseconds.
+_KILL_AT_STEP = int(os.environ.get("VSRDATA_TEST_KILL_AT_STEP", "0") or 0)
 
 
 class TrainObserver(Protocol):
@@ -359,6 +367,8 @@ class _Loop:
             stopping = self.stop.is_set() and _num_workers(self.strategy) == 1
             if step % config.ckpt_every == 0 or step == self.total or stopping:
                 self.save(step)
+            if step == _KILL_AT_STEP:  # fault injection for the resume tests (see below)
+                os.kill(os.getpid(), signal.SIGKILL)
             if validator and (step % config.val_every == 0 or step == self.total):
                 last_val = self.validate(validator, step).as_dict()
             if stopping and step < self.total:
