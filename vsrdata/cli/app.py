@@ -290,16 +290,20 @@ def build(
     ] = False,
 ) -> None:
     """Turn clips into a sharded HR/LR dataset (Parquet and/or TFRecord + dataset.json)."""
-    options = {k: v for k, v in locals().items() if k not in ("source", "out_dir", "overwrite")}
     from vsrdata.preprocess.build import build as run_build
     from vsrdata.preprocess.config import parse_size, parse_split
 
-    options["split"] = parse_split(split)
-    options["shard_size"] = parse_size(shard_size)
-    options["formats"] = tuple(f.strip() for f in options.pop("format").split(",") if f.strip())
-    if options["workers"] is None:
-        options.pop("workers")
-    cfg = BuildConfig(source=str(source), out=str(out_dir), **options).validate()
+    cfg = BuildConfig(
+        source=str(source), out=str(out_dir), scale=scale, frames=frames, stride=stride,
+        test_stride=test_stride, patch=patch, crops_per_window=crops_per_window, crop=crop,
+        min_motion=min_motion, min_texture=min_texture, degradation=degradation,
+        split=parse_split(split), stratify=stratify,
+        formats=tuple(f.strip() for f in format.split(",") if f.strip()),
+        shard_size=parse_size(shard_size), group_size=group_size, fps=fps,
+        scene_detector=scene_detector, cut_threshold=cut_threshold, flow=flow,
+        engine=engine, ray_address=ray_address,
+        **({"workers": workers} if workers is not None else {}),
+    ).validate()  # fmt: skip
     with _progress() as progress:
         result = run_build(cfg, _BuildDisplay(progress), overwrite=overwrite)
     _summary(result.index, result.report)

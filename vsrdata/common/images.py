@@ -1,4 +1,4 @@
-"""Pixel conventions shared by the packages."""
+"""Pixel conventions shared by the packages: one rounding rule."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from typing import Any
 import numpy as np
 
 
-def to_uint8(x: Any) -> np.ndarray:
-    """float [0, 1] (any shape) -> uint8, rounded as when a frame is saved.
+def round_uint8(x: Any) -> np.ndarray:
+    """Round half away from zero and saturate to [0, 255]: MATLAB's conversion to uint8, the
+    one rounding rule of vsrdata (the degradations, whose LR frames must match MATLAB's to
+    the byte, and every model output saved or scored)."""
+    return np.clip(np.floor(np.asarray(x, np.float64) + 0.5), 0, 255).astype(np.uint8)
 
-    The one rounding rule of vsrdata: round half to even (``np.rint``) after scaling by 255,
-    then clip; for values in [0, 255] it differs from MATLAB's ``im2uint8`` (half away from
-    zero) only at exact halves, which float outputs do not hit.
-    """
-    return np.clip(np.rint(np.asarray(x, np.float64) * 255.0), 0, 255).astype(np.uint8)
+
+def to_uint8(x: Any) -> np.ndarray:
+    """float [0, 1] (any shape) -> uint8 as a saved frame: :func:`round_uint8` of x·255."""
+    return round_uint8(np.asarray(x, np.float64) * 255.0)

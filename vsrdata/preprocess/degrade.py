@@ -34,6 +34,7 @@ from collections.abc import Callable
 import numpy as np
 
 from vsrdata.common.constants import SCALES
+from vsrdata.common.images import round_uint8
 
 __all__ = ["DEGRADATIONS", "SCALES", "bd_kernel", "degrade", "degrade_region", "imresize"]
 
@@ -58,11 +59,6 @@ def _symmetric(idx: np.ndarray, n: int) -> np.ndarray:
     period = 2 * n
     idx = np.mod(idx, period)
     return np.where(idx >= n, period - 1 - idx, idx)
-
-
-def _round_uint8(x: np.ndarray) -> np.ndarray:
-    """Round half away from zero (MATLAB's uint8 conversion) and saturate to [0, 255]."""
-    return np.clip(np.floor(x + 0.5), 0, 255).astype(np.uint8)
 
 
 def _resample_axis(img: np.ndarray, axis: int, idx: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -209,8 +205,8 @@ def _separable(
     for n, (axis, idx, w) in enumerate(reversed(passes) if cols_first else passes):
         out = _resample_axis(out, axis, idx, w)
         if round_each_pass and n == 0:
-            out = _round_uint8(out)
-    return _round_uint8(out) if img.dtype == np.uint8 else out
+            out = round_uint8(out)
+    return round_uint8(out) if img.dtype == np.uint8 else out
 
 
 # --------------------------------------------------------------------------------------------
