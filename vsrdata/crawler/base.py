@@ -125,6 +125,12 @@ class Source(ABC):
         """The base URL: ``VSRDATA_<NAME>_URL`` if set, else the public one."""
         return os.environ.get(f"VSRDATA_{cls.name.upper()}_URL", cls.default_url)
 
+    @classmethod
+    def hosts(cls, cfg: CrawlConfig) -> list[str]:
+        """The hosts this source will ask, paced at :attr:`interval` (its API's host)."""
+        host = urlsplit(cls.api_url()).netloc
+        return [host] if host else []
+
     def unavailable(self) -> str | None:
         """Why this source cannot run (e.g. a missing key), or None."""
         if self.key_env and not self.key:

@@ -29,7 +29,6 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from vsrdata.common.progress import EventFn
 from vsrdata.crawler.archive import Archive
@@ -71,10 +70,8 @@ def session_for(cfg: CrawlConfig) -> PoliteSession:
     intervals = {"*": FILE_HOST_INTERVAL}
     for name in cfg.sources:
         cls = SOURCES[name]
-        hosts = [urlsplit(u).netloc for u in cfg.urls] if name == "web" else []
-        for host in [urlsplit(cls.api_url()).netloc, *hosts]:
-            if host:
-                intervals[host] = max(intervals.get(host, 0.0), cls.interval)
+        for host in cls.hosts(cfg):
+            intervals[host] = max(intervals.get(host, 0.0), cls.interval)
     if cfg.contact:
         return PoliteSession(HostLimits(intervals), contact=cfg.contact)
     return PoliteSession(HostLimits(intervals))

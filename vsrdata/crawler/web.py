@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 from vsrdata.common.constants import IMAGE_EXTS, VIDEO_EXTS
-from vsrdata.crawler.base import Source
+from vsrdata.crawler.base import CrawlConfig, Source
 from vsrdata.crawler.catalog import ClipRow
 from vsrdata.crawler.http import CrawlError
 from vsrdata.crawler.licenses import normalize
@@ -79,6 +79,11 @@ class Web(Source):
     name = "web"
     default_url = ""
     interval = 1.0
+
+    @classmethod
+    def hosts(cls, cfg: CrawlConfig) -> list[str]:
+        """Every site the crawl starts from (paced like an API)."""
+        return sorted({urlsplit(u).netloc for u in cfg.urls if urlsplit(u).netloc})
 
     def unavailable(self) -> str | None:
         return None if self.cfg.urls else "give pages to start from with --url"
