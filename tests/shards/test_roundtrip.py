@@ -15,7 +15,7 @@ from vsrdata.preprocess.windows import encode_png
 from vsrdata.shards import iter_samples, load_index, read
 from vsrdata.shards.schema import FIELD_NAMES, FIELDS
 from vsrdata.shards.tfrecord import decode_example, encode_example, iter_records
-from vsrdata.shards.writer import ShardSet, sha256_file
+from vsrdata.shards.writer import FORMATS, ShardSet, sha256_file
 
 RNG = np.random.default_rng(5)
 
@@ -145,3 +145,24 @@ def test_reader_errors_are_clear(built: Path, tmp_path: Path) -> None:
     (bad / "dataset.json").write_text(json.dumps({"schema_version": 99}))
     with pytest.raises(DatasetError, match="schema version 99"):
         list(iter_samples(bad))
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_every_format_writes_and_reads_back_the_same_samples(tmp_path: Path, fmt: str) -> None:
+    """Registering a shard format (a writer in writer.FORMATS, a reader in reader.READERS)
+    puts it under this test."""
+    from vsrdata.shards.reader import READERS
+
+    assert set(READERS) == set(FORMATS)
+    samples = [fake_sample(i) for i in range(3)]
+    shards = ShardSet(tmp_path, fmt, "train", "u", shard_size=10**9)
+    for sample in samples:
+        shards.write(sample)
+    shards.close()
+    (info,) = shards.finished
+    rows = list(READERS[fmt][0](tmp_path / info.path))
+    assert [r["sample_id"] for r in rows] == [s["sample_id"] for s in samples]
+    for row, sample in zip(rows, samples, strict=True):
+        assert row["hr"] == sample["hr"] and list(row["lr"]) == sample["lr"]
+    with pytest.raises(ValueError, match="sample fields differ from the schema"):
+        ShardSet(tmp_path, fmt, "val", "u", shard_size=10**9).write({"sample_id": "x"})

@@ -58,12 +58,13 @@ def _rows_parquet(path: Path) -> Iterator[dict[str, Any]]:
         yield from batch.to_pylist()
 
 
+def _rows_tfrecord(path: Path) -> Iterator[dict[str, Any]]:
+    for record in tfrecord.iter_records(str(path)):
+        yield tfrecord.decode_example(record)
+
+
 def _rows(path: Path, format: str) -> Iterator[dict[str, Any]]:
-    if format == "parquet":
-        yield from _rows_parquet(path)
-    else:
-        for record in tfrecord.iter_records(str(path)):
-            yield tfrecord.decode_example(record)
+    yield from READERS[format][0](path)
 
 
 def decode_png(data: bytes) -> np.ndarray:
@@ -126,6 +127,26 @@ def _parquet_dataset(
     )
 
 
+def _tfrecord_dataset(
+    tf: Any, files: Any, n_files: int, spec: dict[str, Any], deterministic: bool
+) -> Any:
+    return files.interleave(
+        tf.data.TFRecordDataset,
+        cycle_length=min(4, n_files),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=deterministic,
+    ).map(tf.autograph.experimental.do_not_convert(lambda r: tf.io.parse_single_example(r, spec)))
+
+
+# The reading side of each shard format (the writing side: writer.FORMATS, same keys):
+# rows of one file as schema dicts, without TensorFlow; and a tf.data dataset of parsed
+# records from a dataset of file names.
+READERS: dict[str, tuple[Any, Any]] = {
+    "parquet": (_rows_parquet, _parquet_dataset),
+    "tfrecord": (_rows_tfrecord, _tfrecord_dataset),
+}
+
+
 def parsed(
     path: str | Path,
     split: str = "train",
@@ -151,17 +172,7 @@ def parsed(
     if file_seed is not None:
         names = tf.random.experimental.stateless_shuffle(names, seed=file_seed)
     files = tf.data.Dataset.from_tensor_slices(names)
-    if fmt == "tfrecord":
-        ds = files.interleave(
-            tf.data.TFRecordDataset,
-            cycle_length=min(4, len(paths)),
-            num_parallel_calls=tf.data.AUTOTUNE,
-            deterministic=deterministic,
-        ).map(
-            tf.autograph.experimental.do_not_convert(lambda r: tf.io.parse_single_example(r, spec))
-        )
-    else:
-        ds = _parquet_dataset(tf, files, len(paths), spec, deterministic)
+    ds = READERS[fmt][1](tf, files, len(paths), spec, deterministic)
     full = split == "test" or build.get("crop") == "full"
     lr_shape = [frames, None, None, 3] if full else [frames, patch, patch, 3]
     hr_shape = [None, None, 3] if full else [patch * scale, patch * scale, 3]
