@@ -165,6 +165,10 @@ def test_eval_dataset_with_a_model_and_a_scale_mismatch(built: Path, tmp_path: P
     assert "trained on bi data; this data is bd" in " ".join(res.stderr.split())
     assert len(doc["warnings"]) == 1 and "trained on bi data" in doc["warnings"][0]
     assert "## Warnings" in (tmp_path / "r" / "report.md").read_text()
+    from vsrdata.evaluate.report import WRITERS
+
+    for name, _ in WRITERS.values():  # every registered report format was written
+        assert (tmp_path / "r" / name).stat().st_size > 0
     from vsrdata.evaluate.protocol import make_protocol
     from vsrdata.evaluate.run import evaluate
 

@@ -131,19 +131,12 @@ def tables(doc: dict[str, Any]) -> dict[str, list[list[str]]]:
 # -- files ---------------------------------------------------------------------------------------
 
 
-def write_report(doc: dict[str, Any], folder: str | Path) -> dict[str, Path]:
-    """Write every report file into ``folder``; returns their paths by kind."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    views = doc.pop("_views", {})
-    paths = {
-        "json": folder / "results.json",
-        "csv": folder / "results.csv",
-        "md": folder / "report.md",
-        "html": folder / "report.html",
-    }
-    paths["json"].write_text(json.dumps(doc, indent=2) + "\n")
-    with paths["csv"].open("w", newline="") as f:
+def _write_json(doc: dict[str, Any], path: Path, views: dict[str, Any]) -> None:
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+
+
+def _write_csv(doc: dict[str, Any], path: Path, views: dict[str, Any]) -> None:
+    with path.open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["clip_id", "category", "frame", "model", "psnr_y", "ssim_y"])
         for clip in doc["clips"]:
@@ -153,6 +146,9 @@ def write_report(doc: dict[str, Any], folder: str | Path) -> dict[str, Path]:
                     writer.writerow([clip["clip_id"], clip["category"], frame, m,
                                      f"{frames[f'psnr:{m}'][i]:.6f}",
                                      f"{frames[f'ssim:{m}'][i]:.6f}"])  # fmt: skip
+
+
+def _write_markdown(doc: dict[str, Any], path: Path, views: dict[str, Any]) -> None:
     head = (
         f"# vsrdata evaluation\n\nSource: `{doc['source']}`, x{doc['scale']}, degradation "
         f"`{doc['degradation']}`, temporal padding `{doc['temporal_pad']}`.\n\n"
@@ -164,11 +160,34 @@ def write_report(doc: dict[str, Any], folder: str | Path) -> dict[str, Path]:
     skipped = "".join(f"- `{s['clip_id']}`: {s['reason']}\n" for s in doc["skipped"])
     warned = "".join(f"- {w}\n" for w in doc.get("warnings", []))
     head += f"\n## Warnings\n\n{warned}" if warned else ""
-    paths["md"].write_text(head + body + (f"\n## Skipped\n\n{skipped}" if skipped else ""))
+    path.write_text(head + body + (f"\n## Skipped\n\n{skipped}" if skipped else ""))
+
+
+def _write_html(doc: dict[str, Any], path: Path, views: dict[str, Any]) -> None:
     from vsrdata.evaluate.plots import write_plots
 
-    figures = write_plots(doc, views, folder)
-    paths["html"].write_text(_html(doc, figures))
+    figures = write_plots(doc, views, path.parent)
+    path.write_text(_html(doc, figures))
+
+
+# kind -> (file name, writer(doc, path, views)); a new report format is one entry here
+WRITERS: dict[str, tuple[str, Any]] = {
+    "json": ("results.json", _write_json),
+    "csv": ("results.csv", _write_csv),
+    "md": ("report.md", _write_markdown),
+    "html": ("report.html", _write_html),
+}
+
+
+def write_report(doc: dict[str, Any], folder: str | Path) -> dict[str, Path]:
+    """Write every report file of :data:`WRITERS` into ``folder``; their paths by kind."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    views = doc.pop("_views", {})
+    paths = {}
+    for kind, (name, write) in WRITERS.items():
+        paths[kind] = folder / name
+        write(doc, paths[kind], views)
     return paths
 
 
