@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,7 +19,7 @@ _ROOT = str(Path(__file__).resolve().parents[1])
 os.environ["VSRDATA_MODEL_MODULES"] = "tests.tiny_model"
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, os.environ.get("PYTHONPATH")) if p)
 
-from vsrdata.preprocess.config import BuildConfig  # noqa: E402
+from tests.helpers import small_config  # noqa: E402
 from vsrdata.preprocess.synth import synthesize  # noqa: E402
 
 CLIP_SIZE = (320, 240)
@@ -47,24 +45,6 @@ def objects_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("objects")
     synthesize(root, clips=3, seconds=2.0, size=CLIP_SIZE, seed=7, categories=("objects",))
     return root
-
-
-def sidecar(video: Path | str) -> dict[str, Any]:
-    return json.loads(Path(video).with_suffix(".motion.json").read_text())
-
-
-def small_config(source: Path | str, out: Path | str, **overrides: Any) -> BuildConfig:
-    """A fast build configuration for 320x240 test clips."""
-    options: dict[str, Any] = {
-        "patch": 16,
-        "test_stride": 4,  # whole-frame test windows: every 4th frame is plenty for tests
-        "split": (0.5, 0.25, 0.25),
-        "group_size": 2,
-        "workers": 1,
-        "shard_size": 10**9,
-    }
-    options.update(overrides)
-    return BuildConfig(source=str(source), out=str(out), **options).validate()
 
 
 @pytest.fixture(scope="session")

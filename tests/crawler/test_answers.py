@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.crawler.server import Reply, Request, serve
-from tests.crawler.test_http import FakeTime, session
+from tests.helpers import FakeTime, session
 from vsrdata.crawler import youtube
 from vsrdata.crawler.base import CrawlConfig
 from vsrdata.crawler.catalog import Catalog

@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import small_config
 from tests.crawler.server import Reply, Request, Server, file_route, serve
-from tests.crawler.test_http import FakeTime, session
+from tests.helpers import FakeTime, session, small_config
 from vsrdata.crawler.base import CrawlConfig
 from vsrdata.crawler.catalog import Catalog
 from vsrdata.crawler.crawl import Crawler

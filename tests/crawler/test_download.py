@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.crawler.server import Reply, Request, Server, file_route, serve
-from tests.crawler.test_http import FakeTime, session
+from tests.helpers import FakeTime, session
 from vsrdata.crawler.download import download, probe_video, safe_name
 from vsrdata.crawler.http import CrawlError
 from vsrdata.preprocess.synth import synth_clip

@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 
 import pytest
 
 from tests.crawler.server import Reply, Server, serve
-from vsrdata.crawler.http import CrawlError, HostLimits, PoliteSession
-
-
-class FakeTime:
-    """A clock that only moves when the session sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def clock(self) -> float:
-        return self.now
+from tests.helpers import FakeTime, session
+from vsrdata.crawler.http import CrawlError, HostLimits
 
 
 @pytest.fixture
 def server() -> Iterator[Server]:
     with serve() as s:
         yield s
-
-
-def session(t: FakeTime, **kw: object) -> PoliteSession:
-    return PoliteSession(sleep=t.sleep, clock=t.clock, wall=t.clock, rng=random.Random(0),
-                         **kw)  # type: ignore[arg-type]  # fmt: skip
 
 
 def test_requests_to_a_host_are_spaced(server: Server) -> None:

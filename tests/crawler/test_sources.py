@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.crawler.server import Reply, Request, Server, file_route, serve
-from tests.crawler.test_http import FakeTime, session
+from tests.helpers import FakeTime, session
 from vsrdata.crawler.base import CrawlConfig
 from vsrdata.crawler.catalog import Catalog
 from vsrdata.crawler.crawl import Crawler

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from tests.crawler.test_http import FakeTime, session
+from tests.helpers import FakeTime, session
 from vsrdata.crawler import youtube
 from vsrdata.crawler.base import CrawlConfig
 from vsrdata.crawler.catalog import Catalog

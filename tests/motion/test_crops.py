@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import sidecar, small_config
+from tests.helpers import sidecar, small_config
 from vsrdata.motion.crops import CROP_MODES, CropSpec, WindowScorer
 from vsrdata.motion.flow import FlowEstimator, flow_factor, small_grey
 from vsrdata.preprocess.video import discover

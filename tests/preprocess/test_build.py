@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.conftest import small_config
+from tests.helpers import small_config
 from vsrdata.errors import UsageError
 from vsrdata.preprocess.build import build
 from vsrdata.preprocess.synth import synth_clip

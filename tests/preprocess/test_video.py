@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.conftest import sidecar, small_config
+from tests.helpers import sidecar, small_config
 from vsrdata.errors import ClipError, UsageError
 from vsrdata.preprocess.synth import synthesize
 from vsrdata.preprocess.video import ClipRef, FrameStream, discover
