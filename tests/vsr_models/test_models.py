@@ -180,3 +180,11 @@ def test_cli_lists_the_models_with_their_sizes() -> None:
     assert rows["duf-16l"]["paper"] == "Jo et al., CVPR 2018"
     assert rows["bicubic"]["trainable"] is False and rows["bicubic"]["parameters"] == 0
     assert "tiny-test" in rows  # a plugin (VSRDATA_MODEL_MODULES) is listed like the rest
+
+
+def test_a_plugin_that_cannot_be_imported_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vsrdata.vsr_models import registry
+
+    monkeypatch.setenv("VSRDATA_MODEL_MODULES", "tests.tiny_model,no_such_module_here")
+    with pytest.raises(UsageError, match=r"no_such_module_here .* cannot be imported"):
+        registry.names()

@@ -172,7 +172,12 @@ _LOADED: set[str] = set()
 def _load(module: str) -> None:
     if module in _LOADED:
         return
-    specs = getattr(importlib.import_module(module), "SPECS", None)
+    try:
+        loaded = importlib.import_module(module)
+    except ImportError as exc:
+        raise UsageError(f"model module {module} (VSRDATA_MODEL_MODULES or a vsrdata.models "
+                         f"entry point) cannot be imported: {exc}") from None  # fmt: skip
+    specs = getattr(loaded, "SPECS", None)
     if not specs:
         raise UsageError(f"model module {module} defines no SPECS")
     for spec in specs:
