@@ -199,9 +199,7 @@ def convert_duf(
 
     model = convert_official(params)
     name, scale = model.name.rsplit("-x", 1)
-    spec = registry_spec(name)
-    manifest = {"model": name, "options": {}, "scale": int(scale), "frames": spec.frames,
-                "colour": spec.colour, "upsampling": spec.upsampling, "degradation": "bd",
+    manifest = {**registry_spec(name).identity(int(scale)), "degradation": "bd",
                 "source": f"official DUF release {params.name}",
                 "vsrdata": __version__}  # fmt: skip
     save_model(model, out_file, manifest)

@@ -148,6 +148,13 @@ class ModelSpec:
             kwargs["synchronized_bn"] = synchronized_bn
         return self.builder(scale=scale, **kwargs)
 
+    def identity(self, scale: int, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """What a model file is, for its manifest: name, options, scale, window, colour,
+        upsampling."""
+        return {"model": self.name, "options": self.resolve(options), "scale": scale,
+                "frames": self.frames, "colour": self.colour,
+                "upsampling": self.upsampling}  # fmt: skip
+
     def describe(self) -> dict[str, Any]:
         """A JSON-able summary (``vsrdata models``, manifests)."""
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)

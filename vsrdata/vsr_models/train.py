@@ -157,6 +157,7 @@ class _Loop:
             raise UsageError(f"{config.dataset} has no train split to train on")
         self.has_val = split_samples(index, "val") > 0
         self.degradation = index.get("build", {}).get("degradation")
+        self.dataset_sha256: str | None = None
         self.total = config.total_steps(self.train_samples)
         # the strategy first: multi-worker collectives must be set up before TF starts
         self.strategy = make_strategy(config.strategy, config.devices or None)
@@ -253,12 +254,13 @@ class _Loop:
 
     def manifest(self, step: int, best: dict[str, Any] | None) -> dict[str, Any]:
         """What an exported model is and what it learnt from (see :mod:`.manifest`)."""
-        config, spec = self.config, model_spec(self.config.model)
+        config = self.config
+        if self.dataset_sha256 is None:  # once per run: the index does not change under it
+            self.dataset_sha256 = index_sha256(config.dataset)
         return {
-            "model": config.model, "options": dict(config.model_options), "scale": config.scale,
-            "frames": spec.frames, "colour": spec.colour, "upsampling": spec.upsampling,
+            **model_spec(config.model).identity(config.scale, config.model_options),
             "degradation": self.degradation, "dataset": str(config.dataset),
-            "dataset_sha256": index_sha256(config.dataset), "steps": step, "best": best,
+            "dataset_sha256": self.dataset_sha256, "steps": step, "best": best,
             "vsrdata": __version__,
         }  # fmt: skip
 
