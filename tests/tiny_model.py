@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from vsrdata.vsr_models.registry import ModelSpec, Option, Recipe
+from vsrdata.common.options import Option
+from vsrdata.vsr_models.registry import ModelSpec, Recipe
 
 FRAMES = 7
 
@@ -60,5 +61,7 @@ SPECS = [
         recipe=Recipe(
             loss="huber", lr=1e-2, schedule="constant", batch_size=4, patch=8, epochs=1.0
         ),
-    )
+    ),
+    # the same network without a recipe: a model for converted weights only, not trained here
+    ModelSpec("tiny-fixed", build_tiny, FRAMES, upsampling="post", radius=1 + 3, batch_norm=True),
 ]

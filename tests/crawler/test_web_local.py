@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,8 +13,9 @@ from tests.crawler.server import Reply, Server, file_route, serve
 from tests.helpers import FakeTime, session
 from vsrdata.crawler.base import CrawlConfig
 from vsrdata.crawler.catalog import Catalog
-from vsrdata.crawler.crawl import Crawler
+from vsrdata.crawler.crawl import SOURCES, Crawler
 from vsrdata.crawler.web import iso_duration
+from vsrdata.errors import UsageError
 
 
 def page(body: str, *ld: object) -> Reply:
@@ -52,7 +54,7 @@ def test_iso_durations() -> None:
 
 def test_web_pages_with_video_objects(site: Server, tmp_path: Path) -> None:
     cfg = CrawlConfig(out=str(tmp_path), keywords=("walking",), sources=("web",),
-                      urls=(site.url + "/",), depth=1)  # fmt: skip
+                      source_options={"web": {"url": [site.url + "/"], "depth": "1"}})  # fmt: skip
     polite = session(FakeTime())
     asked: list[str] = []
     get = polite.get
@@ -80,7 +82,8 @@ def test_local_folder_under_a_declared_license(videos: dict[str, bytes], tmp_pat
     (src / "walking" / "street.mp4").write_bytes(videos["four"])
     (src / "other" / "x.mp4").write_bytes(videos["five"])
     cfg = CrawlConfig(out=str(tmp_path / "crawl"), keywords=("walking",), sources=("local",),
-                      local_dir=str(src), local_license="CC BY 4.0", local_author="Me")  # fmt: skip
+                      source_options={"local": {"dir": str(src), "license": "CC BY 4.0",
+                                                "author": "Me"}})  # fmt: skip
     Crawler(cfg, session=session(FakeTime())).run()
     with Catalog(tmp_path / "crawl") as cat:
         (row,) = cat.rows()
@@ -88,8 +91,8 @@ def test_local_folder_under_a_declared_license(videos: dict[str, bytes], tmp_pat
     assert row.license_id == "cc-by" and row.author == "Me"
     assert (tmp_path / "crawl" / row.local_path).read_bytes() == videos["four"]
     missing = CrawlConfig(out=str(tmp_path / "c2"), keywords=("x",), sources=("local",),
-                          local_dir=str(src))  # fmt: skip
-    assert "--local-license" in Crawler(missing).run().unavailable["local"]
+                          source_options={"local": {"dir": str(src)}})  # fmt: skip
+    assert "local.license" in Crawler(missing).run().unavailable["local"]
 
 
 def test_the_same_bytes_from_two_sources_are_kept_once(
@@ -99,8 +102,8 @@ def test_the_same_bytes_from_two_sources_are_kept_once(
     src.mkdir(parents=True)
     (src / "park.mp4").write_bytes(videos["four"])  # what the web page's walk.mp4 serves too
     cfg = CrawlConfig(out=str(tmp_path / "crawl"), keywords=("walking",), sources=("local", "web"),
-                      local_dir=str(tmp_path / "mine"), local_license="cc0",
-                      urls=(site.url + "/",), depth=0)  # fmt: skip
+                      source_options={"local": {"dir": str(tmp_path / "mine"), "license": "cc0"},
+                                      "web": {"url": [site.url + "/"], "depth": 0}})  # fmt: skip
     Crawler(cfg, session=session(FakeTime())).run()
     with Catalog(tmp_path / "crawl") as cat:
         rows = {r.source: r for r in cat.rows()}
@@ -110,3 +113,20 @@ def test_the_same_bytes_from_two_sources_are_kept_once(
         and rows["web"].reason == "duplicate of local:walking/park.mp4"
     )
     assert len(list((tmp_path / "crawl" / "clips").rglob("*.mp4"))) == 1
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"web": {"depth": "-1"}}, r"option depth takes an integer of at least 0, got '-1'"),
+        ({"web": {"depht": "1"}}, r"web has no option depht \(options: url, depth\)"),
+        ({"web": {"depth": ["1", "2"]}}, r"option depth of web is given 2 times"),
+        ({"local": {"dir": "x"}}, r"options are given for local, which is not among --sources"),
+    ],
+)
+def test_source_options_are_checked_before_any_request(
+    options: dict[str, Any], message: str, tmp_path: Path
+) -> None:
+    cfg = CrawlConfig(out=str(tmp_path), keywords=("x",), sources=("web",), source_options=options)
+    with pytest.raises(UsageError, match=message):
+        cfg.validate(SOURCES)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from vsrdata.common.progress import Tracker
 from vsrdata.errors import UsageError
 from vsrdata.evaluate.infer import streaming_windows, temporal_window
 from vsrdata.evaluate.protocol import make_protocol
@@ -71,7 +72,7 @@ def test_tiled_inference_matches_untiled() -> None:
 
 
 def clip_result(cid: str, category: str, bic: list[float], duf: list[float]) -> ClipResult:
-    r = ClipResult(cid, category, frames=list(range(len(bic))))
+    r = ClipResult(cid, category, frame_ids=list(range(len(bic))))
     r.psnr["bicubic"], r.psnr["duf"] = bic, duf
     r.ssim["bicubic"], r.ssim["duf"] = [0.5] * len(bic), [0.75] * len(bic)
     r.flow_error.update({"bicubic": 0.2, "duf": 0.1})
@@ -233,14 +234,15 @@ def test_duf_protocol_leaves_out_the_padded_end_frames() -> None:
         for t in range(8):
             yield t, temporal_window(lr, t, 7, "reflect"), hr[t]
 
-    seen: list[int] = []
+    seen = Tracker()
     padded = score_clip(Clip("c", "pan", frames, padded=True), [Bicubic(4)],
-                        make_protocol("duf"), seen.append)  # fmt: skip
-    assert padded.frames == [2, 3, 4, 5] and len(seen) == 8
+                        make_protocol("duf"), seen)  # fmt: skip
+    assert padded.frame_ids == [2, 3, 4, 5]
+    assert seen.tasks["frames"].done == seen.tasks["frames"].total == 8  # all 8 were read
     assert len(padded.psnr["bicubic"]) == 4 and set(padded.views) == {"worst", "best"}
     inside = score_clip(Clip("c", "pan", frames, padded=False), [Bicubic(4)],
-                        make_protocol("duf"), seen.append)  # fmt: skip
-    assert inside.frames == list(range(8))  # dataset windows hold no padding
+                        make_protocol("duf"))  # fmt: skip
+    assert inside.frame_ids == list(range(8))  # dataset windows hold no padding
 
 
 def test_model_columns_are_named_by_the_shortest_unique_path_suffix(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from tests.helpers import sidecar, small_config
 from vsrdata.motion.crops import CROP_MODES, CropSpec, WindowScorer
-from vsrdata.motion.flow import FlowEstimator, flow_factor, small_grey
+from vsrdata.motion.flow import FLOW_METHODS, FlowEstimator, flow_factor, small_grey
 from vsrdata.preprocess.video import discover
 from vsrdata.preprocess.windows import ClipProcessor
 
@@ -60,14 +60,37 @@ def test_center_and_full_crops() -> None:
     assert (f.y, f.x, f.h, f.w) == (0, 0, 108, 160)
 
 
-def test_flow_magnitude_of_a_known_shift() -> None:
+@pytest.mark.parametrize("method", sorted(FLOW_METHODS))
+def test_flow_magnitude_of_a_known_shift(method: str) -> None:
     y, x = np.mgrid[0:120, 0:160]
     img = (127 + 60 * np.sin(x / 5.0) * np.cos(y / 7.0)).astype(np.uint8)
     shifted = np.roll(img, 2, axis=1)
-    for method in ("dis", "farneback"):
-        mag = FlowEstimator(method, factor=3).magnitude(img, shifted)
-        # 2 small pixels per frame = 6 HR pixels per frame, away from the wrapped border
-        assert np.median(mag[20:-20, 20:-20]) == pytest.approx(6.0, abs=0.6)
+    mag = FlowEstimator(method, factor=3).magnitude(img, shifted)
+    # 2 small pixels per frame = 6 HR pixels per frame, away from the wrapped border
+    assert np.median(mag[20:-20, 20:-20]) == pytest.approx(6.0, abs=0.6)
+    still = FlowEstimator(method, factor=3).magnitude(img, img)
+    assert np.median(still) < 0.1  # no motion, no flow
+
+
+@pytest.mark.parametrize("mode", sorted(CROP_MODES))
+@pytest.mark.parametrize(("hr_size", "scale", "size"), [((108, 160), 4, 64), ((60, 90), 3, 24)])
+def test_every_crop_mode_gives_aligned_crops_inside_the_frame(
+    mode: str, hr_size: tuple[int, int], scale: int, size: int
+) -> None:
+    """The contract of a crop mode: crops inside the frame, on the LR grid (multiples of the
+    scale), of the asked size (or the whole usable frame), none overlapping, at most count."""
+    factor = 2
+    small = (hr_size[0] // factor, hr_size[1] // factor)
+    motion = RNG.random(small).astype(np.float32) * 4
+    grey = RNG.integers(0, 256, small, dtype=np.uint8)
+    scorer = WindowScorer(motion, grey, factor, hr_size, scale)
+    crops = CROP_MODES[mode](scorer, CropSpec(size, count=3))
+    assert 1 <= len(crops) <= 3
+    for i, c in enumerate(crops):
+        assert c.y % scale == 0 and c.x % scale == 0 and c.h % scale == 0 and c.w % scale == 0
+        assert c.y >= 0 and c.y + c.h <= hr_size[0] and c.x >= 0 and c.x + c.w <= hr_size[1]
+        assert (c.h, c.w) == (size, size) or (c.y, c.x) == (0, 0)
+        assert not any(c.overlaps(o) for o in crops[i + 1 :])
 
 
 def test_flow_factor_keeps_crops_resolvable() -> None:

@@ -16,10 +16,12 @@ import numpy as np
 import pytest
 
 from tests.helpers import small_config
+from vsrdata.common.progress import Event, Item, Tracker
 from vsrdata.errors import UsageError
 from vsrdata.preprocess.build import build
 from vsrdata.preprocess.synth import synth_clip
 from vsrdata.preprocess.units import UNITS_DIR, split_of
+from vsrdata.preprocess.video import discover
 from vsrdata.shards import iter_samples, load_index
 
 
@@ -71,11 +73,25 @@ def test_stratified_splits_hold_every_category() -> None:
 
 
 def test_two_workers_give_the_same_bytes(built: Path, clips_dir: Path, tmp_path: Path) -> None:
-    events: list[str] = []
-    build(small_config(clips_dir, tmp_path / "ds", workers=2), lambda k, v: events.append(k))
+    events: list[Event] = []
+    tracker = Tracker()
+
+    def report(event: Event) -> None:
+        events.append(event)
+        tracker(event)
+
+    build(small_config(clips_dir, tmp_path / "ds", workers=2), report)
     assert_same_dataset(built, tmp_path / "ds")
-    assert events[0] == "plan" and events.count("unit") == len(load_index(built)["shards"]) // 2
-    assert "frames" in events and "clip" in events
+    # the events came from two worker processes through a queue, and add up
+    units = [e for e in events if isinstance(e, Item) and e.kind == "unit"]
+    assert len(units) == len(load_index(built)["shards"]) // 2
+    clips = tracker.tasks["clips"]
+    assert clips.done == clips.total == len(discover(clips_dir))
+    frames = tracker.tasks["frames"]
+    assert frames.total is not None and frames.done == frames.total > 0
+    assert {e.record["clip_id"] for e in tracker.items if e.kind == "clip"} == {
+        c.clip_id for c in discover(clips_dir)
+    }
 
 
 @pytest.mark.slow
@@ -289,20 +305,12 @@ def test_frame_folder_layout_builds_like_reds(clips_dir: Path, tmp_path: Path) -
 
 
 def test_the_frame_bar_ends_where_decoding_ended(clips_dir: Path, tmp_path: Path) -> None:
-    import io
-
-    from rich.console import Console
-
-    from vsrdata.cli.app import LazyProgress, _BuildDisplay
-
     src = tmp_path / "in" / "x"
     src.mkdir(parents=True)
     shutil.copy(clips_dir / "pan" / "pan_000.mp4", src / "whole.mp4")
     avi = mjpeg_avi(src / "cut.avi", 40)
     (src / "cut.avi").write_bytes(avi[: len(avi) * 2 // 5])  # announces 40 frames, holds ~16
-    progress = LazyProgress(console=Console(file=io.StringIO()))
-    display = _BuildDisplay(progress)
-    with progress:
-        build(small_config(tmp_path / "in", tmp_path / "ds", split=(1.0, 0.0, 0.0)), display)
-    bar = progress.tasks[display.frames]
-    assert bar.completed == bar.total == 40 + load_index(tmp_path / "ds")["partial"][0]["frames"]
+    tracker = Tracker()
+    build(small_config(tmp_path / "in", tmp_path / "ds", split=(1.0, 0.0, 0.0)), tracker)
+    bar = tracker.tasks["frames"]
+    assert bar.done == bar.total == 40 + load_index(tmp_path / "ds")["partial"][0]["frames"]

@@ -7,7 +7,7 @@ import pytest
 from scipy import ndimage
 
 from vsrdata.preprocess import degrade, imresize
-from vsrdata.preprocess.degrade import bd_kernel, degrade_region
+from vsrdata.preprocess.degrade import DEGRADATIONS, SCALES, bd_kernel, degrade_region
 
 RNG = np.random.default_rng(0)
 
@@ -113,8 +113,20 @@ def test_bi_is_matlab_imresize_of_the_uint8_frame() -> None:
     np.testing.assert_array_equal(degrade(hr, "bi", 2), imresize(hr, 0.5))
 
 
-@pytest.mark.parametrize("kind", ["bd", "bi"])
-@pytest.mark.parametrize("scale", [2, 3, 4])
+@pytest.mark.parametrize("kind", DEGRADATIONS)
+@pytest.mark.parametrize("scale", SCALES)
+def test_every_degradation_keeps_shape_type_and_flat_colour(kind: str, scale: int) -> None:
+    """The contract of a degradation: uint8 in, uint8 out at 1/scale, a flat colour stays."""
+    hr = RNG.integers(0, 256, size=(12 * scale, 16 * scale, 3), dtype=np.uint8)
+    lr = degrade(hr, kind, scale)
+    assert lr.dtype == np.uint8 and lr.shape == (12, 16, 3)
+    flat = np.empty_like(hr)
+    flat[:] = (17, 128, 240)
+    np.testing.assert_array_equal(degrade(flat, kind, scale), flat[:12, :16])
+
+
+@pytest.mark.parametrize("kind", DEGRADATIONS)
+@pytest.mark.parametrize("scale", SCALES)
 def test_region_equals_crop_of_full_frame(kind: str, scale: int) -> None:
     hr = RNG.integers(0, 256, size=(20 * scale, 24 * scale, 3), dtype=np.uint8)
     full = degrade(hr, kind, scale)

@@ -10,6 +10,7 @@ import pytest
 
 from tests.helpers import sidecar, small_config
 from vsrdata.errors import ClipError, UsageError
+from vsrdata.preprocess.scenes import SCENE_DETECTORS, CutDetector
 from vsrdata.preprocess.synth import synthesize
 from vsrdata.preprocess.video import ClipRef, FrameStream, discover
 from vsrdata.preprocess.windows import ClipProcessor
@@ -142,3 +143,19 @@ def test_a_fast_textured_pan_is_not_cut(tmp_path: Path) -> None:
     proc = ClipProcessor(ref, small_config(tmp_path, "-", crop="center"), "train")
     assert len(list(proc.samples())) == (75 - 7) // 3 + 1
     assert proc.cuts == []
+
+
+@pytest.mark.parametrize("kind", sorted(SCENE_DETECTORS))
+def test_every_scene_detector_finds_a_hard_cut_and_no_other(kind: str) -> None:
+    """The contract of a scene detector: a hard cut between two scenes is found at its frame
+    (``none`` finds nothing by definition), a slow pan within a scene is not cut."""
+    rng = np.random.default_rng(11)
+    scenes = [cv2.GaussianBlur(rng.integers(0, 256, (180, 360, 3), dtype=np.uint8), (0, 0), 2)
+              for _ in range(2)]  # fmt: skip
+    scenes[1] = 255 - scenes[1]  # another scene, another brightness
+    frames = [scenes[0][:, i : i + 320] for i in range(20)]
+    frames += [scenes[1][:, i : i + 320] for i in range(20)]
+    detector = CutDetector(kind, fps=25.0, min_shot=5)
+    cuts = {c for i, f in enumerate(frames) for c in detector.push(i, np.ascontiguousarray(f))}
+    cuts |= set(detector.finish())
+    assert cuts == (set() if SCENE_DETECTORS[kind] is None else {20})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,7 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 from vsrdata.errors import UsageError  # noqa: E402
-from vsrdata.shards.info import load_index  # noqa: E402
+from vsrdata.shards.index import load_index  # noqa: E402
 from vsrdata.vsr_models.data import (  # noqa: E402
     check_dataset,
     crop_and_augment,
@@ -121,3 +123,34 @@ def test_eval_data_in_dataset_order(built: Path) -> None:
     assert sum(len(x) for x in a) == 6
     for x, y in zip(a, b, strict=True):
         np.testing.assert_array_equal(x, y)
+
+
+def test_a_training_run_reads_dataset_json_once(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checks, the input pipeline, validation and the manifest's fingerprint share one
+    read of the index; a rewritten index is read again."""
+    import shutil
+
+    from vsrdata.shards.index import index_sha256
+    from vsrdata.vsr_models.validation import Validator
+
+    dataset = tmp_path / "ds"
+    shutil.copytree(built, dataset)
+    reads: list[Path] = []
+    read_bytes = Path.read_bytes
+
+    def counting(self: Path) -> bytes:
+        if self.name == "dataset.json":
+            reads.append(self)
+        return read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", counting)
+    index = check_dataset(dataset, 4, 7)
+    next(iter(training_stream(dataset, 2, seed=0, patch=8)))
+    Validator(dataset, 4, limit=2)
+    digest = index_sha256(dataset)
+    assert len(reads) == 1 and load_index(dataset) is index
+    assert digest == hashlib.sha256((dataset / "dataset.json").read_bytes()).hexdigest()
+    (dataset / "dataset.json").write_text(json.dumps({**index, "note": "rebuilt"}))
+    assert load_index(dataset)["note"] == "rebuilt" and index_sha256(dataset) != digest

@@ -16,6 +16,7 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
+from vsrdata.common.progress import Event, Metrics, Start  # noqa: E402
 from vsrdata.errors import TrainingError  # noqa: E402
 from vsrdata.vsr_models.config import TrainConfig  # noqa: E402
 from vsrdata.vsr_models.distribute import DistributedStep  # noqa: E402
@@ -89,19 +90,24 @@ def test_killed_run_resumes_to_the_same_weights(built: Path, tmp_path: Path) -> 
 
 
 class StopAt:
+    """A progress reporter that records the run's steps and validations, and asks the run
+    to stop after step ``at``."""
+
     def __init__(self, step: int, stop: threading.Event) -> None:
-        self.at, self.stop, self.steps, self.vals = step, stop, [], []
+        self.at, self.stop = step, stop
+        self.steps: list[tuple[int, float, float]] = []
+        self.vals: list[tuple[int, dict[str, float]]] = []
+        self.starts: list[Start] = []
 
-    def start(self, info: dict[str, Any]) -> None:
-        self.info = info
-
-    def step(self, step: int, total: int, loss: float, learning_rate: float) -> None:
-        self.steps.append((step, loss, learning_rate))
-        if step == self.at:
-            self.stop.set()
-
-    def validated(self, step: int, result: Any, best: bool) -> None:
-        self.vals.append((step, result, best))
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Start):
+            self.starts.append(event)
+        elif isinstance(event, Metrics) and event.series == "train":
+            self.steps.append((event.step, event.values["loss"], event.values["learning_rate"]))
+            if event.step == self.at:
+                self.stop.set()
+        elif isinstance(event, Metrics) and event.series == "val":
+            self.vals.append((event.step, dict(event.values)))
 
 
 @pytest.mark.slow
@@ -146,8 +152,8 @@ def test_presets_and_explicit_options() -> None:
     ("options", "message"),
     [
         (
-            {"model": "bicubic", "steps": 1},
-            "bicubic has nothing to train; --model is one of duf-16l",
+            {"model": "tiny-fixed", "steps": 1},
+            "tiny-fixed has nothing to train; --model is one of duf-16l",
         ),
         ({}, "give --steps, --epochs or --time-budget"),
         ({"time_budget": 0}, "--time-budget must be positive"),
@@ -214,8 +220,9 @@ def test_a_stopped_run_resumes_and_a_short_run_beats_bicubic(built: Path, tmp_pa
     seen = Recorder()
     result = train(cfg, seen)
     assert not result.stopped and (result.resumed_from, result.steps) == (50, 120)
-    assert seen.info["start"] == 50 and [s for s, _, _ in seen.steps] == list(range(51, 121))
-    assert [s for s, _, _ in seen.vals] == [60, 120]  # every val_every steps and at the end
+    assert seen.starts == [Start("steps", 120, done=50)]
+    assert [s for s, _, _ in seen.steps] == list(range(51, 121))
+    assert [s for s, _ in seen.vals] == [60, 120]  # every val_every steps and at the end
     history = [json.loads(x) for x in (tmp_path / "run" / "history.jsonl").open()]
     assert [h["step"] for h in history] == [60, 120]
     best = json.loads((tmp_path / "run" / "best.json").read_text())
@@ -226,8 +233,8 @@ def test_a_stopped_run_resumes_and_a_short_run_beats_bicubic(built: Path, tmp_pa
 
     losses = [loss for _, loss, _ in before.steps + seen.steps]
     assert np.mean(losses[-20:]) < 0.5 * np.mean(losses[:10])
-    _, val, _ = seen.vals[-1]
-    assert val.psnr > val.bicubic_psnr + 0.5, val.as_dict()
+    _, val = seen.vals[-1]
+    assert val["psnr_y"] > val["bicubic_psnr_y"] + 0.5, val
     assert result.best is not None and result.best["gain_db"] == pytest.approx(best["gain_db"])
 
     with pytest.raises(TrainingError, match=r"holds another run .*lr: 0\.003 -> 0\.01"):
@@ -369,6 +376,7 @@ def test_time_budget_plans_the_run_and_a_rerun_finds_it_complete(
     assert plan["total_steps"] == result.steps == result.total_steps == 15
     assert plan["seconds_per_step"] == pytest.approx(1.0)
     assert [s for s, _, _ in seen.steps] == list(range(1, result.steps + 1))
+    assert seen.starts[-1] == Start("steps", 15, done=seen.starts[-1].done)  # the bar's new end
     assert seen.steps[-1][2] < 0.02 * cfg.lr  # the cosine was laid out over the planned run
     assert result.best is not None and (tmp_path / "run" / "model.keras").is_file()
 

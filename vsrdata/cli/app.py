@@ -14,18 +14,24 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
     TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from vsrdata import __version__
+from vsrdata.common.progress import Advance, Event, Item, Metrics, Note, Start
 from vsrdata.errors import VsrDataError
 from vsrdata.motion.crops import CROP_MODES
 from vsrdata.motion.flow import FLOW_METHODS
@@ -139,48 +145,86 @@ class LazyProgress(Progress):
         super().advance(*args, **kwargs)
 
 
-def _progress() -> Progress:
-    return LazyProgress(
-        TextColumn("{task.description:>7}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TaskProgressColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=False,
-    )
+class RateColumn(ProgressColumn):
+    """Units per second of a task (``frames/s``, ``steps/s``), from rich's recent samples."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        unit = task.fields.get("unit", "")
+        if speed is None or not unit:
+            return Text("")
+        return Text(f"{speed:.2f} {unit}/s", style="progress.data.speed")
 
 
-class _BuildDisplay:
-    """Turns build events into two progress bars (clips, frames)."""
+class Bars:
+    """The CLI's :data:`~vsrdata.common.progress.Reporter`: a bar per task, notes printed above
+    the bars. Commands subclass it to show items or metrics (:meth:`item`, :meth:`metrics`)."""
 
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.clips = progress.add_task("clips", total=None)
-        self.frames = progress.add_task("frames", total=None)
+    units = ("clips", "frames", "steps")  # tasks whose rate is worth a column
 
-    def __call__(self, kind: str, value: Any) -> None:
-        if kind == "plan":
-            done, units = value["done_units"], value["units"]
-            self.progress.update(self.clips, total=value["clips"])
-            self.progress.update(self.frames, total=value["frames"] or None)
-            if done == units:
-                msg = f"resuming: {done} of {units} units done, nothing to do"
-                self.progress.console.print(msg)
-                for task in (self.clips, self.frames):
-                    self.progress.update(task, visible=False)
-            elif done:
-                self.progress.console.print(f"resuming: {done} of {units} units done")
-        elif kind == "frames":
-            self.progress.advance(self.frames, value)
-        elif kind == "clip":
-            self.progress.advance(self.clips, 1)
-            # the plan counted what containers announce; the bar ends where decoding ended
-            total = self.progress.tasks[self.frames].total
-            short = value.get("announced", 0) - value.get("frames", 0)
-            if total is not None and short:
-                self.progress.update(self.frames, total=max(0, total - short))
+    def __init__(self) -> None:
+        self.progress = LazyProgress(
+            TextColumn("{task.description:>7}"), BarColumn(), MofNCompleteColumn(),
+            TaskProgressColumn(), RateColumn(), TextColumn("{task.fields[extra]}"),
+            TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=False,
+        )  # fmt: skip
+        self.tasks: dict[str, TaskID] = {}
+
+    def __enter__(self) -> Bars:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.__exit__(*exc)
+
+    @property
+    def console(self) -> Console:
+        return self.progress.console
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Start):
+            self.start(event)
+        elif isinstance(event, Advance):
+            task = self.tasks.get(event.task)
+            if task is None:
+                task = self.start(Start(event.task))
+            self.progress.advance(task, event.n)
+            total = self.progress.tasks[task].total
+            if event.fewer and total is not None:
+                self.progress.update(task, total=max(0, total - event.fewer))
+        elif isinstance(event, Note):
+            style = "yellow" if event.level == "warning" else "default"
+            self.console.print(f"[{style}]{escape(event.text)}[/]", soft_wrap=True)
+        elif isinstance(event, Metrics):
+            self.metrics(event)
+        elif isinstance(event, Item):
+            self.item(event)
+
+    def start(self, event: Start) -> TaskID:
+        label = event.label or event.task
+        visible = event.total != 0  # nothing to do: no empty bar
+        task = self.tasks.get(event.task)
+        if task is None:
+            unit = event.task if event.task in self.units else ""
+            task = self.tasks[event.task] = self.progress.add_task(
+                label, total=event.total, completed=event.done, visible=visible, unit=unit,
+                extra="",
+            )  # fmt: skip
+            self.progress.update(task)  # drawn from here on
+        elif self.progress.tasks[task].completed == event.done:
+            self.progress.update(task, total=event.total, description=label, visible=visible)
+        else:  # a new round of the same task (the next clip's frames): count and clock anew
+            self.progress.reset(
+                task, total=event.total, completed=event.done, description=label,
+                visible=visible,
+            )  # fmt: skip
+        return task
+
+    def metrics(self, event: Metrics) -> None:
+        """Scalars of a training run; the train command's bars show them."""
+
+    def item(self, event: Item) -> None:
+        """A finished piece of work; commands that want to show it override this."""
 
 
 def _splits_table(index: dict[str, Any]) -> Table:
@@ -304,8 +348,8 @@ def build(
         engine=engine, ray_address=ray_address,
         **({"workers": workers} if workers is not None else {}),
     ).validate()  # fmt: skip
-    with _progress() as progress:
-        result = run_build(cfg, _BuildDisplay(progress), overwrite=overwrite)
+    with Bars() as bars:
+        result = run_build(cfg, bars, overwrite=overwrite)
     _summary(result.index, result.report)
     out.print(f"dataset: {out_dir / 'dataset.json'}")
 
@@ -315,7 +359,7 @@ def info(
     dataset: Annotated[Path, typer.Argument(help="Dataset folder (holding dataset.json).")],
 ) -> None:
     """Describe a dataset: build arguments, splits, categories, shards, skipped clips."""
-    from vsrdata.shards.info import load_index
+    from vsrdata.shards.index import load_index
 
     index = load_index(dataset)
     b = index["build"]

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from vsrdata.cli.app import _choices, _human, _progress, app, err, out
+from vsrdata.cli.app import Bars, _choices, _human, app, err, out
 from vsrdata.crawler.crawl import SOURCES
 
 
@@ -35,6 +35,28 @@ def _crawl_config(
     cfg = CrawlConfig(out=str(out_dir), keywords=words, sources=names, categories=mapping,
                       licenses=allowed, **rest)  # fmt: skip
     return cfg.validate(SOURCES)
+
+
+_SOURCE_HELP = "; ".join(
+    opt.describe(f"{name}.{key}")
+    for name, cls in SOURCES.items()
+    for key, opt in cls.options.items()
+)
+
+
+def _source_options(items: list[str]) -> dict[str, dict[str, list[str]]]:
+    """``["web.url=a", "web.depth=2"]`` -> ``{"web": {"url": ["a"], "depth": ["2"]}}``."""
+    from vsrdata.common.options import parse_assignments
+    from vsrdata.errors import UsageError
+
+    out: dict[str, dict[str, list[str]]] = {}
+    for key, values in parse_assignments(items, "--source-option").items():
+        source, dot, name = key.partition(".")
+        if not dot or not name:
+            raise UsageError(f"--source-option takes SOURCE.NAME=VALUE (e.g. web.url=...), "
+                             f"got {key!r}")  # fmt: skip
+        out.setdefault(source, {})[name] = values
+    return out
 
 
 @app.command()
@@ -61,13 +83,12 @@ def crawl(
         str, typer.Option(envvar="VSRDATA_CONTACT", help="Contact for the User-Agent.")
     ] = "",
     dry_run: Annotated[bool, typer.Option(help="List what would be fetched.")] = False,
-    url: Annotated[
-        list[str] | None, typer.Option(help="web: a page to start from (repeatable).")
+    source_option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--source-option", "-S", help=f"SOURCE.NAME=VALUE (repeatable): {_SOURCE_HELP}"
+        ),
     ] = None,
-    depth: Annotated[int, typer.Option(help="web: same-site link depth.")] = 1,
-    local_dir: Annotated[str, typer.Option(help="local: folder of videos to import.")] = "",
-    local_license: Annotated[str, typer.Option(help="local: the folder's license.")] = "",
-    local_author: Annotated[str, typer.Option(help="local: the folder's author.")] = "",
 ) -> None:
     """Find and download license-free clips by keyword, with provenance, into a catalog."""
     from vsrdata.crawler.crawl import crawl as run_crawl
@@ -77,24 +98,10 @@ def crawl(
         out_dir, keywords, sources, category or [], licenses, min_duration=min_duration,
         max_duration=max_duration, min_height=min_height, max_height=max_height, limit=limit,
         max_bytes=parse_size(max_bytes), pages=pages, contact=contact, dry_run=dry_run,
-        urls=tuple(url or ()), depth=depth, local_dir=local_dir, local_license=local_license,
-        local_author=local_author,
+        source_options=_source_options(source_option or []),
     )  # fmt: skip
-    with _progress() as progress:
-        tasks: dict[tuple[str, str], Any] = {}
-        told: set[str] = set()
-
-        def on_event(kind: str, value: Any) -> None:
-            key = (value.get("source", ""), value.get("keyword", ""))
-            if kind == "task":
-                tasks[key] = progress.add_task(f"{key[0]}: {key[1]}", total=value["limit"])
-            elif kind == "got":
-                progress.advance(tasks[key], 1)
-            elif kind == "skip" and value["source"] not in told:
-                told.add(value["source"])
-                progress.console.print(f"skipping {value['source']}: {value['reason']}")
-
-        summary = run_crawl(cfg, on_event)
+    with Bars() as bars:
+        summary = run_crawl(cfg, bars)
     if cfg.dry_run:
         listed = Table(title=f"{len(summary.listed)} clips would be fetched")
         for col in ("clip", "category", "license", "duration", "size", "url"):

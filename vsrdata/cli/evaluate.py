@@ -9,44 +9,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
-from vsrdata.cli.app import LazyProgress, _choices, _progress, app, err, load_tensorflow, out
+from vsrdata.cli.app import Bars, _choices, app, err, load_tensorflow, out
 from vsrdata.errors import UsageError
 from vsrdata.evaluate.infer import TEMPORAL_PADS, check_tile
 from vsrdata.evaluate.protocol import PROTOCOLS
 from vsrdata.preprocess.degrade import DEGRADATIONS, SCALES
-
-
-class _EvalDisplay:
-    """A bar over clips and one over the frames of the current clip."""
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.clips = progress.add_task("clips", total=None)
-        self.frames = progress.add_task("frames", total=None)
-        self.started = False
-
-    def __call__(self, kind: str, value: Any) -> None:
-        if kind == "clips":
-            self.progress.update(self.clips, total=value)
-        elif kind == "clip":
-            if self.started:
-                self.progress.advance(self.clips)
-            self.started = True
-            self.progress.update(self.frames, description="frames", completed=0)
-        elif kind == "frames":
-            self.progress.advance(self.frames, value)
-
-    def finish(self) -> None:
-        self.progress.advance(self.clips)
 
 
 def _print_categories(doc: dict[str, Any]) -> None:
@@ -109,10 +77,8 @@ def eval_command(
     rules = make_protocol(protocol, crop_border)
     if any(m != "bicubic" for m in config.models):
         load_tensorflow()
-    with _progress() as progress:
-        display = _EvalDisplay(progress)
-        doc = evaluate(config, rules, display)
-        display.finish()
+    with Bars() as bars:
+        doc = evaluate(config, rules, bars)
     paths = write_report(doc, report)
     if by_category:
         _print_categories(doc)
@@ -143,7 +109,7 @@ def upscale(
     if temporal_pad not in TEMPORAL_PADS:
         raise UsageError(f"--temporal-pad must be one of {', '.join(TEMPORAL_PADS)}")
     check_tile(tile)
-    info = probe(src)
+    probe(src)  # a file that is not a video fails here, before TensorFlow loads
     if model != "bicubic":
         load_tensorflow()
     if model == "bicubic":
@@ -152,20 +118,8 @@ def upscale(
         from vsrdata.evaluate.infer import KerasUpscaler
 
         upscaler = KerasUpscaler(model, tile=tile)
-    columns = (
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[fps]:.2f} frames/s"), TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )  # fmt: skip
-    with LazyProgress(*columns, console=err) as progress:
-        task = progress.add_task("frames", total=info["frames"] or None, fps=0.0)
-
-        def advance(n: int) -> None:
-            progress.advance(task, n)
-            state = progress.tasks[task]
-            progress.update(task, fps=state.completed / max(state.elapsed or 0.0, 1e-9))
-
-        result = upscale_video(src, dst, upscaler, temporal_pad, crf, advance)
+    with Bars() as bars:
+        result = upscale_video(src, dst, upscaler, temporal_pad, crf, bars)
     audio = ", audio copied" if result["audio"] else ""
     out.print(f"wrote {result['frames']} frames {result['width']}x{result['height']} at "
               f"{result['fps']:.3f} fps to {dst}{audio}")  # fmt: skip

@@ -8,68 +8,36 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from vsrdata.cli.app import LazyProgress, _choices, app, err, load_tensorflow, out
+from vsrdata.cli.app import Bars, _choices, app, err, load_tensorflow, out
+from vsrdata.common.progress import Metrics
 from vsrdata.errors import UsageError
 from vsrdata.shards.writer import FORMATS
 from vsrdata.vsr_models.config import PRESETS, SCHEDULES, STRATEGIES
 from vsrdata.vsr_models.registry import SCALES
 
 
-class _TrainDisplay:
-    """A progress bar with loss and steps per second, and a line per validation."""
+class _TrainBars(Bars):
+    """The steps bar shows the loss; each validation prints a line."""
 
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.task = progress.add_task("train", total=None, loss=float("nan"), rate=0.0)
-        self.began = time.perf_counter()
-        self.first = 0
-
-    def start(self, info: dict[str, Any]) -> None:
-        self.first = info["start"]
-        self.progress.update(self.task, total=info["total"], completed=info["start"])
-        line = (
-            f"{info['train_samples']} train samples, {info['replicas']} replica(s) on "
-            f"{info['workers']} worker(s), {info['policy']}"
-        )
-        if info["start"]:
-            line = f"resuming at step {info['start']}; " + line
-        if info["bicubic_psnr_y"] is not None:
-            line += f"; bicubic val PSNR-Y {info['bicubic_psnr_y']:.2f} dB"
-        self.progress.console.print(line, soft_wrap=True)
-        self.began = time.perf_counter()
-
-    def step(self, step: int, total: int, loss: float, learning_rate: float) -> None:
-        rate = (step - self.first) / max(time.perf_counter() - self.began, 1e-9)
-        self.progress.update(self.task, total=total, completed=step, loss=loss, rate=rate)
-
-    def validated(self, step: int, result: Any, best: bool) -> None:
-        mark = "  (best)" if best else ""
-        self.progress.console.print(
-            f"step {step}: val PSNR-Y {result.psnr:.2f} dB vs bicubic {result.bicubic_psnr:.2f} "
-            f"({result.gain:+.2f} dB), SSIM-Y {result.ssim:.4f} vs {result.bicubic_ssim:.4f}{mark}",
-            soft_wrap=True,
-        )
-
-
-def _train_progress() -> Progress:
-    return LazyProgress(
-        TextColumn("{task.description:>7}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("loss {task.fields[loss]:.5f}"),
-        TextColumn("{task.fields[rate]:.2f} steps/s"),
-        TimeRemainingColumn(),
-        console=err,
-    )
+    def metrics(self, event: Metrics) -> None:
+        v = event.values
+        if event.series == "train":
+            self.progress.update(self.tasks["steps"], extra=f"loss {v['loss']:.5f}")
+        elif event.series == "val":
+            mark = "  (best)" if v["best"] else ""
+            self.console.print(
+                f"step {event.step}: val PSNR-Y {v['psnr_y']:.2f} dB vs bicubic "
+                f"{v['bicubic_psnr_y']:.2f} ({v['gain_db']:+.2f} dB), SSIM-Y {v['ssim_y']:.4f} "
+                f"vs {v['bicubic_ssim_y']:.4f}{mark}",
+                soft_wrap=True,
+            )
 
 
 def _stop_on_signals() -> threading.Event:
@@ -163,8 +131,8 @@ def train(
     from vsrdata.vsr_models.train import train as run_training
 
     stop = _stop_on_signals()
-    with _train_progress() as progress:
-        result = run_training(config, _TrainDisplay(progress), stop)
+    with _TrainBars() as bars:
+        result = run_training(config, bars, stop)
     if result.stopped:
         out.print(f"stopped at step {result.steps} of {result.total_steps}; run the same "
                   "command again to resume")  # fmt: skip
@@ -236,3 +204,5 @@ def models(
             f"{row['parameters']:,}" if row["parameters"] is not None else "-",
         )  # fmt: skip
     out.print(table)
+    out.print("bicubic, the baseline of every eval, is MATLAB imresize of the uint8 centre frame "
+              "(no model file)")  # fmt: skip

@@ -8,19 +8,22 @@ fills, per clip, the mandatory fields ``source_id``, ``page_url``, ``download_ur
 Filtering by license and duration, downloading and the catalog are the crawl's job
 (:mod:`vsrdata.crawler.crawl`), the same for every source.
 
-Each source's base URL can be overridden with ``VSRDATA_<NAME>_URL`` (mirrors, tests).
+Each source's base URL can be overridden with ``VSRDATA_<NAME>_URL`` (mirrors, tests). A
+source that needs more (the pages ``web`` starts from, the folder ``local`` imports) declares
+its :attr:`Source.options`; users give them as ``--source-option NAME.KEY=VALUE``.
 """
 
 from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+from vsrdata.common.options import Option, resolve
 from vsrdata.crawler.catalog import ClipRow
 from vsrdata.crawler.download import Downloaded, download, safe_name
 from vsrdata.crawler.http import CrawlError, PoliteSession
@@ -48,11 +51,8 @@ class CrawlConfig:
     dry_run: bool = False
     contact: str = ""
     pages: int = 20  # at most this many result pages per keyword and source
-    urls: tuple[str, ...] = ()  # web: pages to start from
-    depth: int = 1  # web: same-site links followed this deep (0: the given pages only)
-    local_dir: str = ""  # local: folder to import
-    local_license: str = ""  # local: the license the user declares for it
-    local_author: str = ""
+    # source name -> that source's own options (``Source.options``), as text or typed values
+    source_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def validate(self, sources: Any) -> CrawlConfig:
         """Raise :class:`UsageError` with what to change if any option is invalid."""
@@ -71,8 +71,12 @@ class CrawlConfig:
         for name in ("limit", "pages", "max_bytes"):
             if getattr(self, name) < 1:
                 raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
-        if self.depth < 0 or self.min_height < 0 or self.max_height < 0:
-            raise UsageError("--depth, --min-height and --max-height cannot be negative")
+        if self.min_height < 0 or self.max_height < 0:
+            raise UsageError("--min-height and --max-height cannot be negative")
+        for name in self.source_options:
+            if name not in self.sources:
+                raise UsageError(f"options are given for {name}, which is not among --sources")
+            sources[name].settings(self)  # raises on an unknown or ill-typed option
         return self
 
     def category(self, keyword: str) -> str:
@@ -112,9 +116,11 @@ class Source(ABC):
     default_url: ClassVar[str]
     key_env: ClassVar[str | None] = None  # environment variable holding the API key
     interval: ClassVar[float] = 1.0  # seconds between API requests (the published limit)
+    options: ClassVar[Mapping[str, Option]] = {}  # given as --source-option NAME.KEY=VALUE
 
     def __init__(self, session: PoliteSession, cfg: CrawlConfig) -> None:
         self.session, self.cfg = session, cfg
+        self.opts = self.settings(cfg)
         self.url = self.api_url()
         self.key = os.environ.get(self.key_env, "") if self.key_env else ""
         if self.key:
@@ -124,6 +130,11 @@ class Source(ABC):
     def api_url(cls) -> str:
         """The base URL: ``VSRDATA_<NAME>_URL`` if set, else the public one."""
         return os.environ.get(f"VSRDATA_{cls.name.upper()}_URL", cls.default_url)
+
+    @classmethod
+    def settings(cls, cfg: CrawlConfig) -> dict[str, Any]:
+        """This source's options in ``cfg``, typed, with their defaults."""
+        return resolve(cls.name, cls.options, cfg.source_options.get(cls.name, {}))
 
     @classmethod
     def hosts(cls, cfg: CrawlConfig) -> list[str]:

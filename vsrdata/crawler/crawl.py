@@ -30,7 +30,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vsrdata.common.progress import EventFn
+from vsrdata.common.progress import Advance, Note, Reporter, Start, silent
 from vsrdata.crawler.archive import Archive
 from vsrdata.crawler.base import CrawlConfig, Source
 from vsrdata.crawler.catalog import Catalog, ClipRow
@@ -81,11 +81,11 @@ class Crawler:
     """Runs one crawl (see the module docstring) into ``cfg.out``."""
 
     def __init__(
-        self, cfg: CrawlConfig, session: PoliteSession | None = None, emit: EventFn | None = None
+        self, cfg: CrawlConfig, session: PoliteSession | None = None, progress: Reporter = silent
     ) -> None:
         self.cfg = cfg
         self.session = session or session_for(cfg)
-        self.emit = emit or (lambda kind, value: None)
+        self.progress = progress
         self.out = Path(cfg.out)
         self.summary = CrawlSummary()
 
@@ -106,11 +106,13 @@ class Crawler:
     def _crawl_one(self, source: Source, keyword: str) -> None:
         why = source.unavailable()
         if why:
+            if source.name not in self.summary.unavailable:  # said once per source
+                self.progress(Note(f"skipping {source.name}: {why}", "warning"))
             self.summary.unavailable[source.name] = why
             self.catalog.record_search(source.name, keyword, "skipped", why)
-            self.emit("skip", {"source": source.name, "keyword": keyword, "reason": why})
             return
-        self.emit("task", {"source": source.name, "keyword": keyword, "limit": self.cfg.limit})
+        task = f"{source.name}: {keyword}"
+        self.progress(Start(task, self.cfg.limit))
         got = found = 0
         try:
             for clip in source.search(keyword):
@@ -120,7 +122,7 @@ class Crawler:
                 found += 1
                 if self._handle(source, clip):
                     got += 1
-                    self.emit("got", {"source": source.name, "keyword": keyword})
+                    self.progress(Advance(task))
         except CrawlError as exc:
             self._failed(source, keyword, str(exc), found)
         except Exception as exc:  # a source's bug or an answer nobody foresaw: not the crawl's end
@@ -193,6 +195,9 @@ class Crawler:
         return True
 
 
-def crawl(cfg: CrawlConfig, emit: EventFn | None = None) -> CrawlSummary:
-    """Validate ``cfg``, then run a crawl with a session paced for its sources."""
-    return Crawler(cfg.validate(SOURCES), emit=emit).run()
+def crawl(cfg: CrawlConfig, progress: Reporter = silent) -> CrawlSummary:
+    """Validate ``cfg``, then run a crawl with a session paced for its sources.
+
+    Events: ``Start("<source>: <keyword>", limit)`` and an ``Advance`` per clip downloaded;
+    a ``Note`` (once per source) for a source that cannot run."""
+    return Crawler(cfg.validate(SOURCES), progress=progress).run()

@@ -1,6 +1,6 @@
-"""A local folder of video files, under a license the user declares (``--local-license``).
+"""A local folder of video files, under a license the user declares (``local.license``).
 
-A file is a candidate when its path below ``--local-dir`` contains the keyword (``*`` takes
+A file is a candidate when its path below ``local.dir`` contains the keyword (``*`` takes
 all); it is copied into the crawl (hashed, then moved into place like a download), so the
 catalog and the build treat it like any other clip.
 """
@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import ClassVar
 
 from vsrdata.common.constants import VIDEO_EXTS
 from vsrdata.common.files import sha256_file
+from vsrdata.common.options import Option
 from vsrdata.crawler.base import Source
 from vsrdata.crawler.catalog import ClipRow
 from vsrdata.crawler.download import Downloaded, safe_name
@@ -24,25 +26,30 @@ class Local(Source):
     name = "local"
     default_url = ""
     interval = 0.0
+    options: ClassVar[Mapping[str, Option]] = {
+        "dir": Option("", "the folder of videos to import"),
+        "license": Option("", "the license of its videos (e.g. cc-by, or the license's URL)"),
+        "author": Option("", "their author, for the attribution"),
+    }
 
     def unavailable(self) -> str | None:
-        if not self.cfg.local_dir or not Path(self.cfg.local_dir).is_dir():
-            return "give a folder with --local-dir"
-        if not normalize(self.cfg.local_license):
-            return "declare the folder's license with --local-license (e.g. cc-by)"
+        if not self.opts["dir"] or not Path(self.opts["dir"]).is_dir():
+            return "give a folder: --source-option local.dir=DIR"
+        if not normalize(self.opts["license"]):
+            return "declare the folder's license: --source-option local.license=cc-by (e.g.)"
         return None
 
     def search(self, keyword: str) -> Iterator[ClipRow]:
-        root = Path(self.cfg.local_dir)
-        lic = normalize(self.cfg.local_license)
+        root = Path(self.opts["dir"])
+        lic = normalize(self.opts["license"])
         for path in sorted(root.rglob("*")):
             rel = path.relative_to(root).as_posix()
             if path.suffix.lower() not in VIDEO_EXTS or not path.is_file():
                 continue
             if keyword != "*" and keyword.lower() not in rel.lower():
                 continue
-            author = self.cfg.local_author
-            declared = self.cfg.local_license
+            author = self.opts["author"]
+            declared = self.opts["license"]
             yield self.row(
                 rel, keyword, title=path.stem, download_url=path.resolve().as_uri(),
                 license_id=lic, license_url=declared if "://" in declared else "",
@@ -51,7 +58,7 @@ class Local(Source):
             )  # fmt: skip
 
     def fetch(self, clip: ClipRow, folder: Path) -> Downloaded:
-        src = Path(self.cfg.local_dir) / clip.source_id
+        src = Path(self.opts["dir"]) / clip.source_id
         dest = folder / safe_name(clip.source_id, src.suffix)
         folder.mkdir(parents=True, exist_ok=True)
         part = dest.with_name(dest.name + ".part")

@@ -1,8 +1,8 @@
 """Any web page with schema.org ``VideoObject`` markup.
 
-Starting from the pages given with ``--url``, fetch each page (robots.txt obeyed), read its
+Starting from the pages given with ``web.url``, fetch each page (robots.txt obeyed), read its
 JSON-LD (``<script type="application/ld+json">``, including ``@graph`` lists) for
-``VideoObject``s, and follow links to the same site up to ``--depth`` levels. A video is a
+``VideoObject``s, and follow links to the same site up to ``web.depth`` levels. A video is a
 candidate when its name, description or keywords contain the keyword (``*`` takes all).
 Fields: ``contentUrl`` (the file), ``name``, ``duration`` (ISO 8601, e.g. ``PT1M30S``),
 ``license`` (URL or name; else the page's ``rel="license"`` link), ``author``/``creator``,
@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 from vsrdata.common.constants import IMAGE_EXTS, VIDEO_EXTS
+from vsrdata.common.options import Option
 from vsrdata.crawler.base import CrawlConfig, Source
 from vsrdata.crawler.catalog import ClipRow
 from vsrdata.crawler.http import CrawlError
@@ -79,18 +80,24 @@ class Web(Source):
     name = "web"
     default_url = ""
     interval = 1.0
+    options: ClassVar[Mapping[str, Option]] = {
+        "url": Option("", "a page to start from", repeatable=True),
+        "depth": Option(1, "same-site links followed this deep (0: the given pages only)",
+                        minimum=0),
+    }  # fmt: skip
 
     @classmethod
     def hosts(cls, cfg: CrawlConfig) -> list[str]:
         """Every site the crawl starts from (paced like an API)."""
-        return sorted({urlsplit(u).netloc for u in cfg.urls if urlsplit(u).netloc})
+        urls = cls.settings(cfg)["url"]
+        return sorted({urlsplit(u).netloc for u in urls if urlsplit(u).netloc})
 
     def unavailable(self) -> str | None:
-        return None if self.cfg.urls else "give pages to start from with --url"
+        return None if self.opts["url"] else "give pages to start from: --source-option web.url=URL"
 
     def search(self, keyword: str) -> Iterator[ClipRow]:
         seen: set[str] = set()
-        for start in self.cfg.urls:
+        for start in self.opts["url"]:
             site = urlsplit(start).netloc
             queue, fetched = [(start, 0)], 0
             while queue and fetched < MAX_PAGES:
@@ -108,7 +115,7 @@ class Web(Source):
                     continue
                 fetched += 1
                 yield from self._page_videos(soup, url, keyword)
-                if level < self.cfg.depth:
+                if level < self.opts["depth"]:
                     for a in soup.find_all("a", href=True):
                         link = urldefrag(urljoin(url, str(a["href"])))[0]
                         parts = urlsplit(link)

@@ -93,7 +93,7 @@ class YouTube(Source):
         cap = f"[height<={self.cfg.max_height}]" if self.cfg.max_height else ""
         return f"bv*{low}{cap}[ext=mp4]/bv*{low}{cap}"
 
-    def options(self, folder: Path | None = None) -> dict[str, Any]:
+    def ydl_options(self, folder: Path | None = None) -> dict[str, Any]:
         cache = Path(self.cfg.out) / ".cache"
         opts: dict[str, Any] = {
             "quiet": True,
@@ -114,7 +114,7 @@ class YouTube(Source):
     def search(self, keyword: str) -> Iterator[ClipRow]:
         count = max(1, self.cfg.limit * 3)  # room for what the filters drop
         try:
-            with _ydl(self.options()) as ydl:
+            with _ydl(self.ydl_options()) as ydl:
                 result = ydl.extract_info(f"ytsearch{count}:{keyword}", download=False)
         except _errors() as exc:
             raise CrawlError(f"youtube: {exc}") from None
@@ -141,7 +141,7 @@ class YouTube(Source):
     def fetch(self, clip: ClipRow, folder: Path) -> Downloaded:
         folder.mkdir(parents=True, exist_ok=True)
         try:
-            with _ydl(self.options(folder)) as ydl:
+            with _ydl(self.ydl_options(folder)) as ydl:
                 info = ydl.extract_info(clip.download_url, download=True)
                 path = Path(ydl.prepare_filename(info)) if info else None
         except _errors() as exc:

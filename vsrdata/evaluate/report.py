@@ -25,7 +25,7 @@ BASELINE = "bicubic"
 
 
 def _aggregate(clips: list[Any], models: list[str]) -> dict[str, Any]:
-    row: dict[str, Any] = {"clips": len(clips), "frames": sum(len(c.frames) for c in clips)}
+    row: dict[str, Any] = {"clips": len(clips), "frames": sum(len(c.frame_ids) for c in clips)}
     for m in models:
         row[f"psnr:{m}"] = float(np.mean([c.mean("psnr", m) for c in clips]))
         row[f"ssim:{m}"] = float(np.mean([c.mean("ssim", m) for c in clips]))
@@ -52,7 +52,7 @@ def summarize(
     for c in results:
         row = {"clip_id": c.clip_id, "category": c.category, **_aggregate([c], models)}
         row["per_frame"] = {
-            "frame": c.frames,
+            "frame": c.frame_ids,
             **{f"psnr:{m}": c.psnr[m] for m in models},
             **{f"ssim:{m}": c.ssim[m] for m in models},
         }

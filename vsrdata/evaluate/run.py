@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from vsrdata.common.metrics import PSNR_CAP, flow_error, psnr_ssim
+from vsrdata.common.progress import Advance, Item, Reporter, Start, silent
 from vsrdata.errors import ClipError, InputError, UsageError
 from vsrdata.evaluate.infer import (
     TEMPORAL_PADS,
@@ -71,7 +72,7 @@ class Clip:
 
     clip_id: str
     category: str
-    frames: Callable[[], Iterator[tuple[int, np.ndarray, np.ndarray]]]
+    windows: Callable[[], Iterator[tuple[int, np.ndarray, np.ndarray]]]
     padded: bool  # windows at the ends hold padding: the protocol's end exclusions apply
 
 
@@ -79,7 +80,7 @@ class Clip:
 class ClipResult:
     clip_id: str
     category: str
-    frames: list[int] = field(default_factory=list)
+    frame_ids: list[int] = field(default_factory=list)  # the frames scored
     psnr: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     ssim: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     flow_error: dict[str, float] = field(default_factory=dict)
@@ -161,19 +162,20 @@ def _view_crop(gt: np.ndarray, base: np.ndarray, size: int = 160) -> tuple[int, 
 
 
 def score_clip(
-    clip: Clip, upscalers: list[Any], protocol: Protocol, progress: Callable[[int], None]
+    clip: Clip, upscalers: list[Any], protocol: Protocol, progress: Reporter = silent
 ) -> ClipResult:
     """Per-frame PSNR/SSIM of every upscaler on one clip, flow error, and two views."""
     result = ClipResult(clip.clip_id, clip.category)
     outputs: dict[str, list[np.ndarray]] = defaultdict(list)
     truth: list[np.ndarray] = []
-    items = list(clip.frames())  # windows of one clip (bounded by the clip, not the set)
+    items = list(clip.windows())  # windows of one clip (bounded by the clip, not the set)
     main = upscalers[-1].name  # the views follow the last model (bicubic when alone)
+    progress(Start("frames", len(items)))
     for position, (frame, window, hr) in enumerate(items):
-        progress(1)
+        progress(Advance("frames"))
         if clip.padded and not protocol.scored(position, len(items)):
             continue
-        result.frames.append(frame)
+        result.frame_ids.append(frame)
         truth.append(hr)
         for up in upscalers:
             out = up(window)
@@ -187,7 +189,7 @@ def score_clip(
             result.psnr[up.name].append(min(score, PSNR_CAP))
             result.ssim[up.name].append(structure)
             outputs[up.name].append(out)
-    if not result.frames:
+    if not result.frame_ids:
         raise ClipError(f"{clip.clip_id}: no frame is scored under the {protocol.name} protocol")
     for name, outs in outputs.items():
         errors = flow_error(outs, truth, protocol.crop_border) if len(outs) > 1 else []
@@ -197,22 +199,22 @@ def score_clip(
         y, x, side = _view_crop(truth[i], outputs["bicubic"][i])
         images = {"ground truth": truth[i], **{n: outs[i] for n, outs in outputs.items()}}
         result.views[label] = {
-            "frame": result.frames[i],
+            "frame": result.frame_ids[i],
             "psnr": {n: result.psnr[n][i] for n in outputs},
             "images": {n: img[y : y + side, x : x + side] for n, img in images.items()},
         }
     return result
 
 
-def evaluate(
-    config: EvalConfig, protocol: Protocol, progress: Callable[[str, Any], None] | None = None
-) -> dict[str, Any]:
-    """Score every clip; returns the results document (see :mod:`vsrdata.evaluate.report`)."""
+def evaluate(config: EvalConfig, protocol: Protocol, progress: Reporter = silent) -> dict[str, Any]:
+    """Score every clip; returns the results document (see :mod:`vsrdata.evaluate.report`).
+
+    Events: ``Start("clips")``; per clip ``Start("frames")`` and an ``Advance`` per frame, then
+    ``Item("clip", {"clip_id", "status"})`` and ``Advance("clips")``."""
     config.validate()
-    notify = progress or (lambda kind, value: None)
     index = None
     if config.dataset is not None:  # the dataset's own scale; models are checked against it
-        from vsrdata.shards.info import load_index
+        from vsrdata.shards.index import load_index
 
         index = load_index(config.dataset)
         config = replace(config, scale=int(index["build"]["scale"]))
@@ -229,15 +231,17 @@ def evaluate(
     warnings = trained_elsewhere(upscalers, degradation)
     for warning in warnings:
         log.warning("%s", warning)
-    notify("clips", len(clips))
+    progress(Start("clips", len(clips)))
     results, skipped = [], []
     for clip in clips:
-        notify("clip", clip.clip_id)
         try:
-            results.append(score_clip(clip, upscalers, protocol, lambda n: notify("frames", n)))
+            results.append(score_clip(clip, upscalers, protocol, progress))
+            progress(Item("clip", {"clip_id": clip.clip_id, "status": "scored"}))
         except ClipError as exc:
             log.warning("skipped %s: %s", clip.clip_id, exc)
             skipped.append({"clip_id": clip.clip_id, "reason": str(exc)})
+            progress(Item("clip", {"clip_id": clip.clip_id, "status": "skipped"}))
+        progress(Advance("clips"))
     if not results:
         raise InputError("no clip could be scored: " + "; ".join(s["reason"] for s in skipped))
     from vsrdata.evaluate.report import summarize

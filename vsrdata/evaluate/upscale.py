@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from vsrdata.common.progress import Advance, Reporter, Start, silent
 from vsrdata.errors import InputError
 from vsrdata.evaluate.infer import streaming_windows
 
@@ -70,7 +71,7 @@ def upscale_video(
     upscaler: Any,
     temporal_pad: str = "reflect",
     crf: int = 18,
-    progress: Callable[[int], None] | None = None,
+    progress: Reporter = silent,
 ) -> dict[str, Any]:
     """Upscale every frame of ``src`` into ``dst`` (.mp4); returns what was written.
 
@@ -116,6 +117,7 @@ def upscale_video(
                     yield frame.to_ndarray(format="rgb24")
 
         count = 0
+        progress(Start("frames", info["frames"] or None))
         for window in streaming_windows(frames(), upscaler.frames, temporal_pad):
             hr = upscaler(window)[:height, :width]
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(hr), format="rgb24")
@@ -123,8 +125,7 @@ def upscale_video(
             frame.time_base = 1 / Fraction(info["fps"])
             sink.mux(out_video.encode(frame))
             count += 1
-            if progress:
-                progress(1)
+            progress(Advance("frames"))
         sink.mux(out_video.encode(None))
         sink.close()
     except av.error.FFmpegError as exc:

@@ -25,16 +25,12 @@ from typing import Any
 
 from vsrdata import __version__
 from vsrdata.common.files import write_json_atomic
+from vsrdata.common.progress import Note, Reporter, Start, silent
 from vsrdata.errors import InputError, UsageError
 from vsrdata.preprocess.config import BuildConfig
-from vsrdata.preprocess.units import (
-    UNITS_DIR,
-    EventFn,
-    Unit,
-    plan_units,
-)
+from vsrdata.preprocess.units import UNITS_DIR, Unit, plan_units
 from vsrdata.preprocess.video import count_frames, discover
-from vsrdata.shards.info import INDEX_NAME, assemble_index, hf_readme
+from vsrdata.shards.index import INDEX_NAME, assemble_index, hf_readme
 
 log = logging.getLogger(__name__)
 
@@ -96,19 +92,16 @@ def _clear_out(root: Path) -> None:
     shutil.rmtree(root)
 
 
-def build(
-    cfg: BuildConfig, on_event: EventFn | None = None, overwrite: bool = False
-) -> BuildResult:
-    """Build a dataset (see the module docstring); events go to ``on_event(kind, value)``.
+def build(cfg: BuildConfig, progress: Reporter = silent, overwrite: bool = False) -> BuildResult:
+    """Build a dataset (see the module docstring), reporting to ``progress``.
 
-    Events: ``("plan", {"clips", "frames", "units", "done_units"})`` (clips and frames still
-    to process), then per clip
-    ``("frames", n)`` and ``("clip", record)``, and ``("unit", stats)`` per finished unit.
+    Events (:mod:`vsrdata.common.progress`): ``Start("clips")`` and ``Start("frames")`` with
+    what is still to process, a ``Note`` when resuming, then per clip ``Advance("frames")`` and
+    ``Item("clip", record)`` + ``Advance("clips")``, and ``Item("unit", stats)`` per unit.
     """
     from vsrdata.preprocess.engine import run_units
 
     cfg.validate()
-    emit = on_event or (lambda kind, value: None)
     clips = discover(Path(cfg.source))
     if not clips:
         raise InputError(
@@ -122,12 +115,14 @@ def build(
     _prepare_out(cfg, units)
     done = {u.name for u in units if (Path(cfg.out) / UNITS_DIR / f"{u.name}.json").exists()}
     todo = [c for u in units if u.name not in done for c in u.clips]
-    frames = sum(count_frames(c) for c in todo)
-    emit(
-        "plan", {"clips": len(todo), "frames": frames, "units": len(units), "done_units": len(done)}
-    )
+    if done:
+        rest = "nothing to do" if len(done) == len(units) else "the rest now"
+        progress(Note(f"resuming: {len(done)} of {len(units)} units done, {rest}"))
+    progress(Start("clips", len(todo)))
+    frames = sum(count_frames(c) for c in todo)  # what containers announce (0: unknown)
+    progress(Start("frames", frames if frames or not todo else None))
     started = time.perf_counter()
-    stats = run_units(units, cfg, emit)
+    stats = run_units(units, cfg, progress)
     records = [c for s in stats for c in s["clips"]]
     if not any(c["status"] != "skipped" for c in records):
         _remove_build(Path(cfg.out), cfg, whole=made_out)  # no empty dataset left behind

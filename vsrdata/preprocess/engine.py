@@ -22,9 +22,10 @@ from typing import Any
 
 import cv2
 
+from vsrdata.common.progress import Advance, Event, Item, Reporter
 from vsrdata.errors import UsageError
 from vsrdata.preprocess.config import BuildConfig
-from vsrdata.preprocess.units import UNITS_DIR, EventFn, Unit, run_unit
+from vsrdata.preprocess.units import UNITS_DIR, Unit, report_clip, run_unit
 
 log = logging.getLogger(__name__)
 
@@ -40,37 +41,35 @@ def _init_worker(events: Any) -> None:
 
 
 def _pool_unit(unit: Unit, cfg: BuildConfig) -> dict[str, Any]:
-    def emit(kind: str, value: Any) -> None:
-        _events.put((kind, value))
+    def progress(event: Event) -> None:
+        _events.put(event)
 
-    return run_unit(unit, cfg, emit)
+    return run_unit(unit, cfg, progress)
 
 
 def _is_done(unit: Unit, cfg: BuildConfig) -> bool:
     return (Path(cfg.out) / UNITS_DIR / f"{unit.name}.json").exists()
 
 
-def _run_serial(units: list[Unit], cfg: BuildConfig, emit: EventFn) -> list[dict[str, Any]]:
+def _run_serial(units: list[Unit], cfg: BuildConfig, progress: Reporter) -> list[dict[str, Any]]:
     results = []
     for unit in units:
-        stats = run_unit(unit, cfg, emit)
-        emit("unit", stats)
+        stats = run_unit(unit, cfg, progress)
+        progress(Item("unit", stats))
         results.append(stats)
     return results
 
 
-def _drain(events: Any, emit: EventFn, timeout: float) -> None:
+def _drain(events: Any, progress: Reporter, timeout: float) -> None:
     try:
-        kind, value = events.get(timeout=timeout)
-        emit(kind, value)
+        progress(events.get(timeout=timeout))
         while True:
-            kind, value = events.get_nowait()
-            emit(kind, value)
+            progress(events.get_nowait())
     except queue.Empty:
         return
 
 
-def _run_pool(units: list[Unit], cfg: BuildConfig, emit: EventFn) -> list[dict[str, Any]]:
+def _run_pool(units: list[Unit], cfg: BuildConfig, progress: Reporter) -> list[dict[str, Any]]:
     ctx = mp.get_context("spawn")
     events = ctx.Queue()
     results: dict[str, dict[str, Any]] = {}
@@ -85,21 +84,21 @@ def _run_pool(units: list[Unit], cfg: BuildConfig, emit: EventFn) -> list[dict[s
         }
         try:
             while pending:
-                _drain(events, emit, timeout=0.2)
+                _drain(events, progress, timeout=0.2)
                 finished, _ = wait(list(pending), timeout=0, return_when=FIRST_COMPLETED)
                 for fut in finished:
                     unit = pending.pop(fut)
                     results[unit.name] = fut.result()
-                    _drain(events, emit, timeout=0.01)
-                    emit("unit", results[unit.name])
+                    _drain(events, progress, timeout=0.01)
+                    progress(Item("unit", results[unit.name]))
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
-    _drain(events, emit, timeout=0.05)
+    _drain(events, progress, timeout=0.05)
     return [results[u.name] for u in units]
 
 
-def _run_ray(units: list[Unit], cfg: BuildConfig, emit: EventFn) -> list[dict[str, Any]]:
+def _run_ray(units: list[Unit], cfg: BuildConfig, progress: Reporter) -> list[dict[str, Any]]:
     try:
         import ray
     except ImportError:
@@ -119,24 +118,24 @@ def _run_ray(units: list[Unit], cfg: BuildConfig, emit: EventFn) -> list[dict[st
         unit = refs.pop(ready[0])
         stats = ray.get(ready[0])
         results[unit.name] = stats
-        emit("frames", stats["frames"])
+        progress(Advance("frames", stats["frames"]))
         for clip in stats["clips"]:
-            emit("clip", clip)
-        emit("unit", stats)
+            report_clip(clip, progress)
+        progress(Item("unit", stats))
     return [results[u.name] for u in units]
 
 
-def run_units(units: list[Unit], cfg: BuildConfig, emit: EventFn) -> list[dict[str, Any]]:
+def run_units(units: list[Unit], cfg: BuildConfig, progress: Reporter) -> list[dict[str, Any]]:
     """Run every unit not already done with the configured engine; stats in unit order."""
     done = {u.name: run_unit(u, cfg) for u in units if _is_done(u, cfg)}  # reads stats only
     todo = [u for u in units if u.name not in done]
     if not todo:
         ran: list[dict[str, Any]] = []
     elif cfg.engine == "ray":
-        ran = _run_ray(todo, cfg, emit)
+        ran = _run_ray(todo, cfg, progress)
     elif cfg.workers == 1 or len(todo) == 1:
-        ran = _run_serial(todo, cfg, emit)
+        ran = _run_serial(todo, cfg, progress)
     else:
-        ran = _run_pool(todo, cfg, emit)
+        ran = _run_pool(todo, cfg, progress)
     by_name = {**done, **{s["unit"]: s for s in ran}}
     return [by_name[u.name] for u in units]

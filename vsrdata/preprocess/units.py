@@ -21,7 +21,7 @@ from typing import IO, Any
 
 from vsrdata.common.constants import SPLITS
 from vsrdata.common.files import write_json_atomic
-from vsrdata.common.progress import EventFn
+from vsrdata.common.progress import Advance, Item, Reporter, silent
 from vsrdata.errors import ClipError
 from vsrdata.preprocess.config import BuildConfig
 from vsrdata.preprocess.video import ClipRef
@@ -161,12 +161,12 @@ def _no_sample_reason(proc: ClipProcessor) -> str:
 
 def _process_clip(
     clip: ClipRef, unit: Unit, cfg: BuildConfig, spill_dir: Path, sets: list[ShardSet],
-    emit: EventFn,
+    progress: Reporter,
 ) -> dict[str, Any]:  # fmt: skip
     proc = ClipProcessor(clip, cfg, unit.split)
     spill = _Spill(spill_dir)
     try:
-        for sample in proc.samples(lambda n: emit("frames", n)):
+        for sample in proc.samples(lambda n: progress(Advance("frames", n))):
             spill.add(sample)
     except ClipError as exc:
         return _clip_record(clip, "skipped", str(exc), proc)
@@ -191,9 +191,21 @@ def _process_clip(
         spill.close()
 
 
-def run_unit(unit: Unit, cfg: BuildConfig, emit: EventFn | None = None) -> dict[str, Any]:
-    """Process one unit (or return its stats if it finished before); write stats last."""
-    emit = emit or (lambda kind, value: None)
+def report_clip(record: dict[str, Any], progress: Reporter) -> None:
+    """Report a finished clip (its record, and its count on the clips bar)."""
+    progress(Item("clip", record))
+    short = record.get("announced", 0) - record.get("frames", 0)
+    if short > 0:
+        progress(Advance("frames", 0, fewer=short))
+    progress(Advance("clips"))
+
+
+def run_unit(unit: Unit, cfg: BuildConfig, progress: Reporter = silent) -> dict[str, Any]:
+    """Process one unit (or return its stats if it finished before); write stats last.
+
+    Events: ``Advance("frames")`` as frames are decoded; per clip ``Item("clip", record)`` and
+    ``Advance("clips")``, which also takes from the frames' total what the container announced
+    but did not hold."""
     root = Path(cfg.out)
     stats_path = root / UNITS_DIR / f"{unit.name}.json"
     if stats_path.exists():
@@ -206,9 +218,9 @@ def run_unit(unit: Unit, cfg: BuildConfig, emit: EventFn | None = None) -> dict[
     clips = []
     try:
         for clip in unit.clips:
-            record = _process_clip(clip, unit, cfg, root / UNITS_DIR, sets, emit)
+            record = _process_clip(clip, unit, cfg, root / UNITS_DIR, sets, progress)
             clips.append(record)
-            emit("clip", record)
+            report_clip(record, progress)
         shards = [info.to_dict() for shard_set in sets for info in shard_set.close()]
     except BaseException:
         for shard_set in sets:  # close files; a re-run deletes what this unit wrote

@@ -8,9 +8,9 @@ Parquet, so ``pyarrow.parquet.read_table``, ``pandas.read_parquet`` and Hugging 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import cv2
 import numpy as np
@@ -18,13 +18,13 @@ import pyarrow.parquet as pq
 
 from vsrdata.errors import DatasetError, UsageError
 from vsrdata.shards import tfrecord
-from vsrdata.shards.info import load_index
+from vsrdata.shards.index import load_index
 from vsrdata.shards.schema import FIELDS, IMAGE_FIELDS
 
 if TYPE_CHECKING:
     import tensorflow as tf
 
-__all__ = ["iter_samples", "parsed", "read", "shard_files"]
+__all__ = ["EncodedRecords", "encoded_records", "iter_samples", "read", "shard_files"]
 
 FORMAT_PREFERENCE = ("tfrecord", "parquet")  # TFRecord is native to tf.data
 
@@ -147,7 +147,14 @@ READERS: dict[str, tuple[Any, Any]] = {
 }
 
 
-def parsed(
+class EncodedRecords(NamedTuple):
+    """Parsed, still PNG-encoded samples, and the function that decodes one."""
+
+    records: Any  # tf.data.Dataset
+    decode: Callable[..., Any]
+
+
+def encoded_records(
     path: str | Path,
     split: str = "train",
     format: str | None = None,
@@ -155,9 +162,9 @@ def parsed(
     file_seed: Any = None,
     deterministic: bool = True,
     with_metadata: bool = False,
-) -> tuple[tf.data.Dataset, Any]:
-    """``(records, decode)``: a dataset of parsed, still PNG-encoded samples, and the function
-    that decodes one to ``(lr, hr)`` (or ``(lr, hr, metadata)``).
+) -> EncodedRecords:
+    """A dataset of parsed, still PNG-encoded samples, and the function that decodes one to
+    ``(lr, hr)`` (or ``(lr, hr, metadata)``).
 
     Shuffling and skipping records before decoding is cheap; the training input does both.
     ``file_seed`` (a [2] int tensor) shuffles the order of the shard files, statelessly.
@@ -186,7 +193,7 @@ def parsed(
         meta = {k: v for k, v in features.items() if k not in IMAGE_FIELDS}
         return lr, hr, meta
 
-    return ds, tf.autograph.experimental.do_not_convert(decode)
+    return EncodedRecords(ds, tf.autograph.experimental.do_not_convert(decode))
 
 
 def read(
@@ -212,7 +219,7 @@ def read(
     """
     import tensorflow as tf
 
-    ds, decode = parsed(
+    ds, decode = encoded_records(
         path, split, format, deterministic=deterministic, with_metadata=with_metadata
     )
     return ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)

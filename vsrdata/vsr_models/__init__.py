@@ -1,4 +1,4 @@
-"""Video super-resolution models: DUF (16L/28L/52L) and the bicubic baseline.
+"""Video super-resolution models: the registry (DUF 16L/28L/52L so far), layers, training.
 
 ``build_model(name, scale=4)`` is the public entry point; ``spec(name)`` describes a
 model (:class:`ModelSpec`: window, colour space, scales, options, training recipe).

@@ -14,8 +14,8 @@ from typing import Any
 import tensorflow as tf
 
 from vsrdata.errors import UsageError
-from vsrdata.shards.info import load_index
-from vsrdata.shards.reader import parsed, read
+from vsrdata.shards.index import load_index
+from vsrdata.shards.reader import encoded_records, read
 
 
 def check_dataset(path: str | Path, scale: int, frames: int) -> dict[str, Any]:
@@ -153,7 +153,7 @@ def training_stream(
 
     def epoch(e: Any) -> tf.data.Dataset:
         epoch_seed = tf.stack([tf.constant(seed, tf.int64), e])
-        records, decode = parsed(path, split, format, file_seed=epoch_seed)
+        records, decode = encoded_records(path, split, format, file_seed=epoch_seed)
         records = block_shuffle(records, shuffle_buffer, epoch_seed)
         skip = tf.where(e == first_epoch, tf.constant(offset, tf.int64), tf.constant(0, tf.int64))
         position = tf.data.Dataset.range(e * n + skip, (e + 1) * n)

@@ -17,18 +17,12 @@ probing the model.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import zipfile
 from pathlib import Path
 from typing import Any
 
 ENTRY = "vsrdata-manifest.json"
-
-
-def index_sha256(dataset: str | Path) -> str:
-    """sha256 of a dataset's ``dataset.json`` (its index names every shard by checksum)."""
-    return hashlib.sha256((Path(dataset) / "dataset.json").read_bytes()).hexdigest()
 
 
 def add_manifest(path: str | Path, manifest: dict[str, Any]) -> None:

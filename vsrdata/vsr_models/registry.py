@@ -23,6 +23,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from vsrdata.common.constants import SCALES
+from vsrdata.common.options import Option, parse_assignments, resolve
 from vsrdata.errors import UsageError
 
 COLOURS = ("rgb", "y")  # y: the network sees luma; Cb/Cr come from bicubic
@@ -34,7 +35,6 @@ MODULES: dict[str, str] = {
     "duf-16l": "vsrdata.vsr_models.duf",
     "duf-28l": "vsrdata.vsr_models.duf",
     "duf-52l": "vsrdata.vsr_models.duf",
-    "bicubic": "vsrdata.vsr_models.bicubic",
 }
 
 
@@ -49,28 +49,6 @@ class Paper:
         """'Jo et al., CVPR 2018' (the first author's name, the venue and year)."""
         first = self.authors.split(",")[0].strip()
         return f"{first}{' et al.' if ',' in self.authors else ''}, {self.venue} {self.year}"
-
-
-@dataclass(frozen=True)
-class Option:
-    """A builder option: its default, its type, and the values it may take (None: any)."""
-
-    default: Any
-    help: str
-    choices: tuple[Any, ...] | None = None
-
-    def check(self, name: str, value: Any) -> Any:
-        kind = type(self.default)
-        if kind is bool and isinstance(value, str):
-            value = {"true": True, "false": False, "1": True, "0": False}.get(value.lower(), value)
-        try:
-            value = kind(value) if kind is not bool or isinstance(value, bool) else None
-        except (TypeError, ValueError):
-            value = None
-        if value is None or (self.choices is not None and value not in self.choices):
-            allowed = ", ".join(map(str, self.choices)) if self.choices else kind.__name__
-            raise UsageError(f"option {name} takes {allowed}")
-        return value
 
 
 @dataclass(frozen=True)
@@ -125,14 +103,7 @@ class ModelSpec:
 
     def resolve(self, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Every option's value: the defaults, overridden by ``options`` (checked)."""
-        given = dict(options or {})
-        unknown = set(given) - set(self.options)
-        if unknown:
-            known = ", ".join(self.options) or "none"
-            raise UsageError(f"{self.name} has no option {', '.join(sorted(unknown))} "
-                             f"(options: {known})")  # fmt: skip
-        return {k: (opt.check(k, given[k]) if k in given else opt.default)
-                for k, opt in self.options.items()}  # fmt: skip
+        return resolve(self.name, self.options, dict(options or {}))
 
     def build(
         self,
@@ -232,9 +203,8 @@ def build_model(name: str, scale: int = 4, synchronized_bn: bool = False, **opti
 def parse_options(items: list[str] | tuple[str, ...]) -> dict[str, str]:
     """``["depth=10", "bn=true"]`` -> ``{"depth": "10", "bn": "true"}`` (checked by the spec)."""
     out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"--model-option takes NAME=VALUE, got {item!r}")
-        out[key.strip()] = value.strip()
+    for key, values in parse_assignments(items, "--model-option").items():
+        if len(values) > 1:
+            raise UsageError(f"--model-option {key} is given {len(values)} times")
+        out[key] = values[0]
     return out

@@ -22,18 +22,19 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from vsrdata import __version__
+from vsrdata.common.progress import Advance, Metrics, Note, Reporter, Start, silent
 from vsrdata.errors import TrainingError, UsageError
+from vsrdata.shards.index import index_sha256
 from vsrdata.vsr_models.config import TrainConfig
 from vsrdata.vsr_models.data import check_dataset, split_samples, training_stream
 from vsrdata.vsr_models.distribute import DistributedStep, make_strategy, precision_policy
-from vsrdata.vsr_models.manifest import index_sha256
 from vsrdata.vsr_models.registry import build_model
 from vsrdata.vsr_models.registry import spec as model_spec
 from vsrdata.vsr_models.run_folder import RunFolder, dataset_fingerprint
@@ -47,27 +48,6 @@ log = logging.getLogger(__name__)
 # step N (and its checkpoint, if one is due): a kill at a known point, which a test that sends
 # the signal from outside cannot promise once steps take milliseconds.
 _KILL_AT_STEP = int(os.environ.get("VSRDATA_TEST_KILL_AT_STEP", "0") or 0)
-
-
-class TrainObserver(Protocol):
-    """What a front end sees of a run (the CLI draws a progress bar from it)."""
-
-    def start(self, info: dict[str, Any]) -> None: ...
-
-    def step(self, step: int, total: int, loss: float, learning_rate: float) -> None: ...
-
-    def validated(self, step: int, result: ValResult, best: bool) -> None: ...
-
-
-class _Silent:
-    def start(self, info: dict[str, Any]) -> None:
-        pass
-
-    def step(self, step: int, total: int, loss: float, learning_rate: float) -> None:
-        pass
-
-    def validated(self, step: int, result: ValResult, best: bool) -> None:
-        pass
 
 
 @dataclass
@@ -146,11 +126,11 @@ class _Budget:
         return None
 
 
-class _Loop:
+class TrainingRun:
     """State of one run; ``run()`` is the whole loop."""
 
-    def __init__(self, config: TrainConfig, observer: TrainObserver, stop: threading.Event):
-        self.config, self.observer, self.stop = config, observer, stop
+    def __init__(self, config: TrainConfig, progress: Reporter, stop: threading.Event):
+        self.config, self.progress, self.stop = config, progress, stop
         index = check_dataset(config.dataset, config.scale, model_spec(config.model).frames)
         self.train_samples = split_samples(index, "train")
         if self.train_samples == 0:
@@ -285,7 +265,7 @@ class _Loop:
             for key, value in result.as_dict().items():
                 tf.summary.scalar(f"val/{key}", value)
             tf.summary.image("val/bicubic | model | ground truth", result.images, max_outputs=3)
-        self.observer.validated(step, result, is_best)
+        self.progress(Metrics("val", step, {**result.as_dict(), "best": float(is_best)}))
         return result
 
     def replan(self, step: int) -> None:
@@ -297,6 +277,7 @@ class _Loop:
         total = self.budget.plan(step, self.total, self.calibration_cost())
         if total is not None and total != self.total:
             self.total = total
+            self.progress(Start("steps", total, done=step))
             self.schedule.set_total(total)
         if total is not None or step >= self.total:
             self.folder.plan(self.total, time_budget=self.budget.seconds,
@@ -344,12 +325,16 @@ class _Loop:
             shuffle_buffer=config.shuffle_buffer,
         )  # fmt: skip
         batches = iter(self.trainer.distribute(stream))
-        self.observer.start({
-            "start": start, "total": self.total, "replicas": self.strategy.num_replicas_in_sync,
-            "workers": _num_workers(self.strategy), "train_samples": self.train_samples,
-            "policy": self.trainer.policy, "chief": self.chief,
-            "bicubic_psnr_y": validator.bicubic_scores[0] if validator else None,
-        })  # fmt: skip
+        line = (
+            f"{self.train_samples} train samples, {self.strategy.num_replicas_in_sync} "
+            f"replica(s) on {_num_workers(self.strategy)} worker(s), {self.trainer.policy}"
+        )
+        if start:
+            line = f"resuming at step {start}; " + line
+        if validator:
+            line += f"; bicubic val PSNR-Y {validator.bicubic_scores[0]:.2f} dB"
+        self.progress(Note(line))
+        self.progress(Start("steps", self.total, done=start))
         step, last_val = start, None
         recent: list[float] = []
         stopped, began = False, time.perf_counter()
@@ -361,7 +346,8 @@ class _Loop:
             recent = [*recent[-(config.log_every - 1) :], loss]
             self.replan(step)
             rate = float(self.schedule(step - 1))
-            self.observer.step(step, self.total, loss, rate)
+            self.progress(Advance("steps"))
+            self.progress(Metrics("train", step, {"loss": loss, "learning_rate": rate}))
             if step % config.log_every == 0:
                 with self.writer.as_default(step=step):
                     tf.summary.scalar("train/loss", float(np.mean(recent)))
@@ -398,15 +384,20 @@ class _Loop:
 
 def train(
     config: TrainConfig,
-    observer: TrainObserver | None = None,
+    progress: Reporter = silent,
     stop: threading.Event | None = None,
 ) -> TrainResult:
     """Train (or resume) the run ``config.out``; see the module docstring.
 
+    Events: a ``Note`` on the run's set-up, ``Start("steps", total, done=first step)`` (again
+    when a time budget fixes the length), per step ``Advance("steps")`` and
+    ``Metrics("train", step, {loss, learning_rate})``, per validation ``Metrics("val", step,
+    {psnr_y, ssim_y, bicubic_psnr_y, bicubic_ssim_y, gain_db, samples, best})``.
+
     ``stop``, when set, ends the run after the current step with a checkpoint, so the same
     command resumes it (single-worker runs; a multi-worker run stops with its cluster).
     """
-    loop = _Loop(config, observer or _Silent(), stop or threading.Event())
+    loop = TrainingRun(config, progress, stop or threading.Event())
     try:
         return loop.run()
     finally:

@@ -10,6 +10,7 @@ arguments give the same bytes whatever the engine or the number of workers.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections import defaultdict
@@ -87,25 +88,51 @@ def _by_category(splits: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]
 
 
 def load_index(root: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read and check ``<root>/dataset.json``; raise DatasetError if it is missing or newer."""
+    """Read and check ``<root>/dataset.json``; raise DatasetError if it is missing or newer.
+
+    The file is read and parsed once per process while it stays the same file (same inode,
+    size and mtime): a command's stages (checks, the input pipeline, validation) share one
+    parse. The dict is shared too: treat it as read-only."""
+    return _read_index(root)[0]
+
+
+def index_sha256(root: str | os.PathLike[str]) -> str:
+    """sha256 of ``<root>/dataset.json``, the dataset's fingerprint (the index names every
+    shard by its checksum), from the same single read as :func:`load_index`."""
+    return _read_index(root)[1]
+
+
+_cache: dict[Path, tuple[tuple[int, int, int], dict[str, Any], str]] = {}
+
+
+def _read_index(root: str | os.PathLike[str]) -> tuple[dict[str, Any], str]:
     path = Path(root) / INDEX_NAME
-    if not path.is_file():
+    try:
+        st = path.stat()
+    except OSError:
         raise DatasetError(
             f"{root} is not a vsrdata dataset (no {INDEX_NAME}); "
             "build one with `vsrdata build SOURCE --out DIR`, or finish an interrupted build "
             "by running the same command again"
-        )
+        ) from None
+    key, resolved = (st.st_ino, st.st_size, st.st_mtime_ns), path.resolve()
+    cached = _cache.get(resolved)
+    if cached is not None and cached[0] == key:
+        return cached[1], cached[2]
+    data = path.read_bytes()
     try:
-        index = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
+        index = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DatasetError(f"{path} is not valid JSON ({exc}); rebuild the dataset") from None
-    version = index.get("schema_version")
+    version = index.get("schema_version") if isinstance(index, dict) else None
     if version != SCHEMA_VERSION:
         raise DatasetError(
             f"{path} has schema version {version}; this vsrdata ({__version__}) reads version "
             f"{SCHEMA_VERSION}: rebuild the dataset or install the matching vsrdata"
         )
-    return index
+    digest = hashlib.sha256(data).hexdigest()
+    _cache[resolved] = (key, index, digest)
+    return index, digest
 
 
 def hf_readme(index: dict[str, Any]) -> str | None:
