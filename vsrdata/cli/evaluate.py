@@ -122,4 +122,4 @@ def upscale(
         result = upscale_video(src, dst, upscaler, temporal_pad, crf, bars)
     audio = ", audio copied" if result["audio"] else ""
     out.print(f"wrote {result['frames']} frames {result['width']}x{result['height']} at "
-              f"{result['fps']:.3f} fps to {dst}{audio}")  # fmt: skip
+              f"{result['fps']:.3f} fps to {dst}{audio}", highlight=False)  # fmt: skip
