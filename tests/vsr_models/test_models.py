@@ -162,7 +162,7 @@ def test_options_are_validated_and_reach_the_builder() -> None:
     assert trainable(tiny.build(2, options={"width": 4})) < trainable(tiny.build(2))
     with pytest.raises(UsageError, match="has no option depth"):
         tiny.resolve({"depth": 3})
-    with pytest.raises(UsageError, match="option width takes an integer, got .wide."):
+    with pytest.raises(UsageError, match=r"option width takes an integer, got 'wide'"):
         tiny.resolve({"width": "wide"})
     with pytest.raises(UsageError, match="NAME=VALUE"):
         parse_options(["width"])
