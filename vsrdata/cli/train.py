@@ -20,7 +20,7 @@ from vsrdata.common.progress import Metrics
 from vsrdata.errors import UsageError
 from vsrdata.shards.writer import FORMATS
 from vsrdata.vsr_models.config import PRESETS, SCHEDULES, STRATEGIES
-from vsrdata.vsr_models.registry import SCALES
+from vsrdata.vsr_models.registry import LOSSES, OPTIMIZERS, SCALES
 
 
 class _TrainBars(Bars):
@@ -77,7 +77,18 @@ def train(
     ] = None,
     batch_size: Annotated[int | None, typer.Option(help="Global batch size.")] = None,
     patch: Annotated[int | None, typer.Option(help="LR patch side (random crop).")] = None,
-    lr: Annotated[float | None, typer.Option(help="Peak learning rate (Adam).")] = None,
+    lr: Annotated[float | None, typer.Option(help="Peak learning rate.")] = None,
+    loss: Annotated[
+        str | None, typer.Option(help=f"{_choices(LOSSES)} (default: the model's).")
+    ] = None,
+    optimizer: Annotated[str | None, typer.Option(help=_choices(OPTIMIZERS))] = None,
+    momentum: Annotated[float | None, typer.Option(help="SGD momentum (0.9).")] = None,
+    weight_decay: Annotated[
+        float | None, typer.Option(help="Decoupled weight decay (0: none).")
+    ] = None,
+    clip_norm: Annotated[
+        float | None, typer.Option(help="Clip the global gradient norm to this.")
+    ] = None,
     schedule: Annotated[str | None, typer.Option(help=_choices(SCHEDULES))] = None,
     warmup: Annotated[int | None, typer.Option(help="Linear warm-up steps.")] = None,
     ckpt_every: Annotated[int | None, typer.Option(help="Checkpoint period, steps.")] = None,
@@ -115,7 +126,8 @@ def train(
         preset=preset, dataset=str(dataset), out=str(out_dir), model=model,
         model_options=parse_options(model_option or []), scale=scale,
         steps=steps, epochs=epochs, time_budget=parse_duration(time_budget),
-        batch_size=batch_size, patch=patch, lr=lr,
+        batch_size=batch_size, patch=patch, lr=lr, loss=loss, optimizer=optimizer,
+        momentum=momentum, weight_decay=weight_decay, clip_norm=clip_norm,
         schedule=schedule, warmup=warmup, ckpt_every=ckpt_every, val_every=val_every,
         val_samples=val_samples, calibrate_batches=calibrate_batches, seed=seed,
         strategy=strategy, format=format,

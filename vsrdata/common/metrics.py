@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 
+from vsrdata.common.constants import Y_OFFSET, Y_WEIGHTS
 from vsrdata.common.flow import dis_flow
 
 __all__ = ["PSNR_CAP", "flow_error", "psnr", "psnr_ssim", "rgb_to_y", "ssim"]
@@ -32,14 +33,14 @@ SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5
 _C1 = (0.01 * 255) ** 2
 _C2 = (0.03 * 255) ** 2
-_Y_WEIGHTS = np.array([65.481, 128.553, 24.966]) / 255.0
+_Y_WEIGHTS = np.array(Y_WEIGHTS)
 _KERNEL = cv2.getGaussianKernel(SSIM_WINDOW, SSIM_SIGMA, cv2.CV_64F)  # 11×1, sums to 1
 
 
 def rgb_to_y(img: np.ndarray) -> np.ndarray:
     """float64 H×W luma in [16, 235] from uint8 RGB H×W×3 (MATLAB ``rgb2ycbcr``, unrounded)."""
     w = _Y_WEIGHTS
-    return 16.0 + (img[..., 0] * w[0] + img[..., 1] * w[1] + img[..., 2] * w[2])
+    return Y_OFFSET + (img[..., 0] * w[0] + img[..., 1] * w[1] + img[..., 2] * w[2])
 
 
 def _check(a: np.ndarray, b: np.ndarray, crop_border: int) -> None:

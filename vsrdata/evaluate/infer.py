@@ -112,7 +112,11 @@ class KerasUpscaler:
         return np.asarray(self._run(x))[0]
 
     def float_output(self, window: np.ndarray) -> np.ndarray:
-        """float32 [H, W, 3] output in [0, 1]-ish (unclipped), tiled if the frame is large."""
+        """float32 [H, W, 3] output in [0, 1]-ish (unclipped), tiled if the frame is large.
+        A window longer than the model's is cut to its centre frames."""
+        if len(window) > self.frames:
+            first = (len(window) - self.frames) // 2
+            window = window[first : first + self.frames]
         h, w = window.shape[1:3]
         if not self.tile or (h <= self.tile and w <= self.tile):
             return self._infer(window)

@@ -48,7 +48,7 @@ class EvalConfig:
     degradation: str = "bd"
     temporal_pad: str = "reflect"
     tile: int = 0
-    frames: int = 7
+    frames: int = 7  # window length; evaluate() sets it (the dataset's, or the longest model's)
 
     def validate(self) -> EvalConfig:
         if (self.dataset is None) == (self.videos is None):
@@ -93,14 +93,12 @@ class ClipResult:
 # -- inputs --------------------------------------------------------------------------------------
 
 
-def dataset_clips(root: str, index: dict[str, Any], frames: int) -> tuple[list[Clip], str]:
+def dataset_clips(root: str, index: dict[str, Any]) -> tuple[list[Clip], str]:
     """The test split of a dataset (its ``index``), one Clip per clip (samples sorted by
     centre frame), and the dataset's degradation."""
     from vsrdata.shards.reader import iter_samples
 
     build = index["build"]
-    if int(build["frames"]) != frames:
-        raise UsageError(f"{root} has windows of {build['frames']} frames; models take {frames}")
     if "test" not in index["splits"]:
         raise UsageError(f"{root} has no test split to evaluate")
     by_clip: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -218,14 +216,22 @@ def evaluate(config: EvalConfig, protocol: Protocol, progress: Reporter = silent
 
         index = load_index(config.dataset)
         config = replace(config, scale=int(index["build"]["scale"]))
-    upscalers: list[Any] = [Bicubic(config.scale, config.frames)]
-    for name, spec in name_models(config.models):
-        up = make_upscaler(spec, config.scale, config.tile, name=name)
-        if up.frames != config.frames:
-            raise UsageError(f"{spec} takes {up.frames} frames, the data has {config.frames}")
-        upscalers.append(up)
+    models = [make_upscaler(spec, config.scale, config.tile, name=name)
+              for name, spec in name_models(config.models)]  # fmt: skip
+    # windows as long as the longest model needs (each model reads its centre frames); a
+    # dataset's are what it was built with
+    frames = max([up.frames for up in models], default=1)
     if index is not None:
-        clips, degradation = dataset_clips(str(config.dataset), index, config.frames)
+        frames, built = int(index["build"]["frames"]), frames
+        if built > frames:
+            longest = max(models, key=lambda up: up.frames)
+            raise UsageError(f"{longest.name} takes {longest.frames} frames; {config.dataset} "
+                             f"has windows of {frames}: rebuild it with --frames "
+                             f"{longest.frames}")  # fmt: skip
+    config = replace(config, frames=frames)
+    upscalers: list[Any] = [Bicubic(config.scale, frames), *models]
+    if index is not None:
+        clips, degradation = dataset_clips(str(config.dataset), index)
     else:
         clips, degradation = video_clips(str(config.videos), config), config.degradation
     warnings = trained_elsewhere(upscalers, degradation)

@@ -36,7 +36,7 @@ import numpy as np
 from vsrdata.common.constants import SCALES
 from vsrdata.common.images import round_uint8
 
-__all__ = ["DEGRADATIONS", "SCALES", "bd_kernel", "degrade", "degrade_region", "imresize"]
+__all__ = ["DEGRADATIONS", "SCALES", "bd_kernel", "cubic", "degrade", "degrade_region", "imresize"]
 
 BD_KERNEL_SIZE = 13
 
@@ -108,7 +108,7 @@ def _bd_plan(n_in: int, scale: int) -> tuple[np.ndarray, np.ndarray]:
 # bi: MATLAB imresize, bicubic with antialiasing.
 
 
-def _cubic(x: np.ndarray) -> np.ndarray:
+def cubic(x: np.ndarray) -> np.ndarray:
     """Keys' cubic convolution kernel with a = -0.5 (MATLAB's ``cubic``), support [-2, 2]."""
     ax = np.abs(x)
     ax2, ax3 = ax**2, ax**3
@@ -124,7 +124,7 @@ def _triangle(x: np.ndarray) -> np.ndarray:
 
 # method -> (kernel, support width), as in MATLAB's imresize
 _KERNELS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], float]] = {
-    "bicubic": (_cubic, 4.0),
+    "bicubic": (cubic, 4.0),
     "bilinear": (_triangle, 2.0),
 }
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from vsrdata.errors import UsageError
 from vsrdata.vsr_models import registry
-from vsrdata.vsr_models.registry import SCALES
+from vsrdata.vsr_models.registry import LOSSES, OPTIMIZERS, SCALES
 
 SCHEDULES = ("step", "cosine", "constant")
 STRATEGIES = ("auto", "one-device", "mirrored", "multi-worker")
@@ -50,7 +50,20 @@ PRESETS: dict[str, dict[str, Any]] = {
 RUN_IDENTITY = (
     "model", "model_options", "scale", "batch_size", "patch", "lr", "schedule", "warmup",
     "decay_epochs", "decay_factor", "seed", "precision", "format", "shuffle_buffer", "time_budget",
+    "loss", "optimizer", "momentum", "weight_decay", "clip_norm", "clip_adjustable",
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Optimization:
+    """The loss and the update rule of a training step (see :class:`TrainConfig`)."""
+
+    loss: str = "huber"
+    optimizer: str = "adam"
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    clip_norm: float | None = None
+    clip_adjustable: float | None = None
 
 
 def parse_duration(text: str | float | None) -> float | None:
@@ -77,6 +90,12 @@ class TrainConfig:
     batch_size: int = 16  # the global batch, over all replicas and workers
     patch: int | None = None  # LR patch side; None = the dataset's crops as they are
     lr: float = 1e-3
+    loss: str | None = None  # None: the model's recipe's (huber without a recipe)
+    optimizer: str = "adam"
+    momentum: float = 0.9  # sgd
+    weight_decay: float = 0.0  # decoupled for adamw; an L2 gradient term for the others
+    clip_norm: float | None = None  # global gradient norm
+    clip_adjustable: float | None = None  # VDSR: each gradient element to ±θ / learning rate
     schedule: str = "step"
     warmup: int = 0  # linear warm-up steps
     decay_epochs: float = 10.0  # step schedule: multiply by decay_factor every decay_epochs
@@ -152,6 +171,18 @@ class TrainConfig:
             raise UsageError(f"--patch must be at least 8 LR pixels, got {self.patch}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise UsageError(f"--lr must be a positive number, got {self.lr}")
+        if self.loss is not None and self.loss not in LOSSES:
+            raise UsageError(f"--loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise UsageError(
+                f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}"
+            )
+        if not 0 <= self.momentum < 1 or self.weight_decay < 0:
+            raise UsageError("--momentum must be in [0, 1) and --weight-decay at least 0")
+        for name in ("clip_norm", "clip_adjustable"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise UsageError(f"--{name.replace('_', '-')} must be positive, got {value}")
         if self.schedule not in SCHEDULES:
             raise UsageError(f"--schedule must be one of {', '.join(SCHEDULES)}")
         if self.warmup < 0 or self.decay_epochs <= 0 or not 0 < self.decay_factor <= 1:
@@ -171,6 +202,13 @@ class TrainConfig:
         if self.epochs is None:
             return UNLIMITED_STEPS
         return max(1, math.ceil(self.epochs * train_samples / self.batch_size))
+
+    def optimization(self) -> Optimization:
+        """The step's loss (the model's recipe's unless --loss) and update rule."""
+        recipe = registry.spec(self.model).recipe
+        loss = self.loss or (recipe.loss if recipe else "huber")
+        return Optimization(loss, self.optimizer, self.momentum, self.weight_decay,
+                            self.clip_norm, self.clip_adjustable)  # fmt: skip
 
     def identity(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in RUN_IDENTITY}

@@ -18,7 +18,7 @@ G/fconv{1,2}/{W,b}                  filter head, 256 -> 512 -> 25·r²
 ```
 Conv kernels are [t, h, w, in, out] as in Keras, and the channel orders (25 taps × r² sub-
 pixels for the filters, depth-to-space for the residual) are TensorFlow's, so every tensor
-maps onto :func:`vsrdata.vsr_models.duf.build_duf` unchanged. The number of ``Rbn{i}a``
+maps onto :func:`vsrdata.vsr_models.duf.duf_network` unchanged. The number of ``Rbn{i}a``
 layers gives the variant (6: 16L, 12: 28L, 24: 52L) and ``rconv2``'s width the scale.
 """
 

@@ -19,7 +19,8 @@ from vsrdata.shards.reader import encoded_records, read
 
 
 def check_dataset(path: str | Path, scale: int, frames: int) -> dict[str, Any]:
-    """The dataset's index, after checking it was built for this scale and window length."""
+    """The dataset's index, after checking it was built for this scale and for windows of at
+    least ``frames`` (a model taking fewer frames reads the centre ones)."""
     index = load_index(path)
     build = index["build"]
     if int(build["scale"]) != scale:
@@ -27,7 +28,7 @@ def check_dataset(path: str | Path, scale: int, frames: int) -> dict[str, Any]:
             f"{path} was built for x{build['scale']} but the model upscales x{scale}; "
             f"use --scale {build['scale']} or rebuild the dataset with --scale {scale}"
         )
-    if int(build["frames"]) != frames:
+    if int(build["frames"]) < frames:
         raise UsageError(
             f"{path} has windows of {build['frames']} frames but the model takes {frames}; "
             f"rebuild the dataset with --frames {frames}"
@@ -91,6 +92,15 @@ def _plain(fn: Any) -> Any:
     return tf.autograph.experimental.do_not_convert(fn)
 
 
+def centre_frames(window: Any, frames: int | None) -> Any:
+    """The centre ``frames`` of a window [T, ...] (all of it when None); T and ``frames``
+    are odd, so the centre frame stays the centre."""
+    if frames is None:
+        return window
+    first = (window.shape[0] - frames) // 2
+    return window[first : first + frames]
+
+
 def _to_float(lr: Any, hr: Any) -> tuple[Any, Any]:
     return tf.cast(lr, tf.float32) / 255.0, tf.cast(hr, tf.float32) / 255.0
 
@@ -129,8 +139,10 @@ def training_stream(
     format: str | None = None,
     shuffle_buffer: int = 1024,
     split: str = "train",
+    frames: int | None = None,
 ) -> tf.data.Dataset:
-    """Endless shuffled, augmented batches of (lr [B, T, p, p, 3], hr [B, p·s, p·s, 3]).
+    """Endless shuffled, augmented batches of (lr [B, T, p, p, 3], hr [B, p·s, p·s, 3]),
+    T the centre ``frames`` of the dataset's windows (all of them when None).
 
     The order is a pure function of ``seed`` and the position: epoch ``e`` shuffles the shard
     files and the records with seeds derived from (seed, e), and sample ``k`` of the run is
@@ -165,6 +177,7 @@ def training_stream(
 
     def transform(lr: Any, hr: Any, k: Any) -> tuple[Any, Any]:
         key = tf.stack([tf.constant(seed, tf.int64), k])
+        lr = centre_frames(lr, frames)
         return _to_float(*crop_and_augment(lr, hr, key, scale, patch, corner))
 
     ds = tf.data.Dataset.range(first_epoch, 2**62).flat_map(_plain(epoch))
@@ -178,9 +191,12 @@ def eval_data(
     batch_size: int,
     limit: int | None = None,
     format: str | None = None,
+    frames: int | None = None,
 ) -> tf.data.Dataset:
-    """Batches of (lr, hr) float32 in [0, 1] in dataset order, the first ``limit`` samples."""
+    """Batches of (lr, hr) float32 in [0, 1] in dataset order, the first ``limit`` samples;
+    lr holds the centre ``frames`` of each window (all when None)."""
     ds = read(path, split, format)
     if limit is not None:
         ds = ds.take(limit)
-    return ds.map(_plain(_to_float)).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    ds = ds.map(_plain(lambda lr, hr: _to_float(centre_frames(lr, frames), hr)))
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -8,9 +8,13 @@ more than one replica the model's batch normalization is
 synchronized, so its statistics are those of the global batch (the paper's batch of 16 on 8
 GPUs would otherwise normalize over 2 samples).
 
-The step computes the per-example Huber loss, averages it over the *global* batch
+The step computes the per-example loss (the model's recipe's, or ``--loss``; on Y for the
+models that work on luma), averages it over the *global* batch
 (``tf.nn.compute_average_loss``), and lets Keras' optimizer all-reduce the gradients, so N
-replicas with global batch B take the same step as one device with batch B.
+replicas with global batch B take the same step as one device with batch B. Gradient
+clipping (``--clip-norm``, VDSR's adjustable clipping) acts on the global gradient: Keras
+clips each replica's partial gradient before its all-reduce, so with several replicas the
+step all-reduces first, clips, and hands the optimizer each replica's share of the result.
 """
 
 from __future__ import annotations
@@ -25,9 +29,26 @@ import keras
 import tensorflow as tf
 
 from vsrdata.errors import UsageError
-from vsrdata.vsr_models.config import STRATEGIES
-from vsrdata.vsr_models.losses import per_example_loss
+from vsrdata.vsr_models.config import STRATEGIES, Optimization
+from vsrdata.vsr_models.losses import loss_on_y, per_example_loss
 from vsrdata.vsr_models.registry import spec as model_spec
+
+
+def make_optimizer(opt: Optimization, learning_rate: Any) -> Any:
+    """The Keras optimizer ``opt.optimizer`` at ``learning_rate`` (a float or a schedule).
+
+    Weight decay is Keras's decoupled form for every optimizer (``w -= lr·wd·w`` each step;
+    AdamW's definition, and plain SGD's L2 penalty of the same coefficient)."""
+    decay = opt.weight_decay or None
+    if opt.optimizer == "adam":
+        return keras.optimizers.Adam(learning_rate, weight_decay=decay)
+    if opt.optimizer == "adamw":
+        return keras.optimizers.AdamW(learning_rate, weight_decay=opt.weight_decay)
+    if opt.optimizer == "sgd":
+        return keras.optimizers.SGD(learning_rate, momentum=opt.momentum, weight_decay=decay)
+    if opt.optimizer == "adagrad":
+        return keras.optimizers.Adagrad(learning_rate, weight_decay=decay)
+    raise UsageError(f"unknown optimizer {opt.optimizer!r}")
 
 
 def split_cpu(n: int) -> None:
@@ -116,6 +137,7 @@ class DistributedStep:
         precision: str = "float32",
         jit: bool = False,
         model_options: dict[str, Any] | None = None,
+        optimization: Optimization | None = None,
     ) -> None:
         self.strategy = strategy
         self.global_batch = global_batch
@@ -124,13 +146,12 @@ class DistributedStep:
             sync = strategy.num_replicas_in_sync > 1
             with dtype_policy(self.policy):
                 spec = model_spec(model_name)
-                recipe = spec.recipe
-                if recipe and (recipe.optimizer != "adam" or recipe.clip_gradients is not None):
-                    raise UsageError(f"{model_name}'s recipe asks for {recipe.optimizer} with "
-                                     f"clipping {recipe.clip_gradients}: the training step "
-                                     "does Adam without clipping so far")  # fmt: skip
                 self.model = spec.build(scale, synchronized_bn=sync, options=model_options)
-            optimizer = keras.optimizers.Adam(learning_rate)
+            if optimization is None:
+                optimization = Optimization(spec.recipe.loss if spec.recipe else "huber")
+            self.optimization = optimization
+            self.learning_rate = learning_rate
+            optimizer = make_optimizer(optimization, learning_rate)
             if self.policy == "mixed_float16":
                 optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
             self.optimizer = optimizer
@@ -139,7 +160,8 @@ class DistributedStep:
                 0, dtype=tf.int64, trainable=False, name="step",
                 aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
             )  # fmt: skip
-        self._loss = per_example_loss(spec.recipe.loss if spec.recipe else "huber")
+        loss = per_example_loss(optimization.loss)
+        self._loss = loss_on_y(loss) if spec.colour == "y" else loss
         self._gradients = self._loss_and_gradients
         if jit:  # XLA differentiates the plain batch-norm graph more exactly than the fused op
             for layer in self.model.layers:
@@ -165,8 +187,31 @@ class DistributedStep:
 
     def _replica_step(self, lr: Any, hr: Any) -> Any:
         loss, grads = self._gradients(lr, hr)
+        grads = self._clip(grads)
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables, strict=True))
         return loss
+
+    def _clip(self, grads: list[Any]) -> list[Any]:
+        """Clip the *global* gradient (see the module docstring); unchanged without clipping."""
+        opt = self.optimization
+        if opt.clip_norm is None and opt.clip_adjustable is None:
+            return grads
+        replicas = self.strategy.num_replicas_in_sync
+        if replicas > 1:
+            grads = tf.distribute.get_replica_context().all_reduce(
+                tf.distribute.ReduceOp.SUM, grads
+            )
+        # under float16 loss scaling the gradients are scaled: so are the thresholds
+        scale = getattr(self.optimizer, "dynamic_scale", None)
+        scale = tf.cast(scale, tf.float32) if scale is not None else tf.constant(1.0)
+        if opt.clip_norm is not None:
+            grads, _ = tf.clip_by_global_norm(grads, opt.clip_norm * scale)
+        if opt.clip_adjustable is not None:  # VDSR: ±θ / γ at the current learning rate γ
+            rate = self.learning_rate
+            rate = rate(self.optimizer.iterations) if callable(rate) else rate
+            bound = opt.clip_adjustable * scale / tf.cast(rate, tf.float32)
+            grads = [tf.clip_by_value(g, -bound, bound) for g in grads]
+        return [g / replicas for g in grads] if replicas > 1 else grads
 
     def _distributed(self, lr: Any, hr: Any) -> Any:
         losses = self.strategy.run(self._replica_step, args=(lr, hr))

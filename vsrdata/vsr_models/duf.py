@@ -78,8 +78,11 @@ def _block(x: Any, growth: int, name: str, trim_time: bool, synchronized: bool) 
     return keras.layers.Concatenate(axis=-1)([x, t])
 
 
-def build_duf(name: str = "duf-16l", scale: int = 4, synchronized_bn: bool = False) -> Any:
-    """The DUF network ``name`` (one of :data:`VARIANTS`) for upscaling factor ``scale``.
+def duf_network(
+    lr: Any, name: str = "duf-16l", scale: int = 4, synchronized_bn: bool = False
+) -> Any:
+    """The DUF network ``name`` (one of :data:`VARIANTS`) on the window tensor ``lr``
+    [B, 7, h, w, 3]; returns the HR frame tensor [B, h·r, w·r, 3].
 
     ``synchronized_bn`` makes batch statistics span all replicas of a distribution strategy
     (what the training loop turns on whenever a strategy has more than one replica).
@@ -96,7 +99,6 @@ def build_duf(name: str = "duf-16l", scale: int = 4, synchronized_bn: bool = Fal
     )  # fmt: skip
 
     blocks, growth = VARIANTS[name]
-    lr = keras.Input(shape=(FRAMES, None, None, 3), name="lr")
     x = _conv(64, (1, 3, 3), padding="same", name="stem")(lr)
     for i in range(blocks):
         x = _block(x, growth, f"dense{i + 1}", False, synchronized_bn)
@@ -119,13 +121,12 @@ def build_duf(name: str = "duf-16l", scale: int = 4, synchronized_bn: bool = Fal
     filters = TapSoftmax(scale, name="filter_softmax", dtype=exact)(f)
     centre = CentreFrame(name="centre_frame", dtype=exact)(lr)
     upsampled = DynamicUpsampling(scale, name="dynamic_upsampling", dtype=exact)(centre, filters)
-    hr = keras.layers.Add(name="hr", dtype=exact)([upsampled, residual])
-    return keras.Model(lr, hr, name=f"{name}-x{scale}")
+    return keras.layers.Add(name="hr", dtype=exact)([upsampled, residual])
 
 
 def _builder(name: str) -> Any:
-    def build(scale: int = 4, synchronized_bn: bool = False) -> Any:
-        return build_duf(name, scale, synchronized_bn)
+    def build(lr: Any, scale: int = 4, synchronized_bn: bool = False) -> Any:
+        return duf_network(lr, name, scale, synchronized_bn)
 
     return build
 

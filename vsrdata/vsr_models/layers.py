@@ -13,7 +13,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from vsrdata.preprocess.degrade import _cubic
+from vsrdata.common.constants import Y_OFFSET, Y_WEIGHTS
+from vsrdata.preprocess.degrade import cubic
 
 FILTER = 5  # DUF's dynamic filters are FILTER × FILTER
 
@@ -163,7 +164,7 @@ def phase_weights(scale: int) -> np.ndarray:
     """[scale, 2·REACH + 1] weights of input offsets -REACH..REACH for each output phase."""
     offsets = np.arange(-REACH, REACH + 1)
     d = (np.arange(scale) + 0.5) / scale - 0.5
-    w = _cubic(d[:, None] - offsets[None, :])
+    w = cubic(d[:, None] - offsets[None, :])
     return w / w.sum(axis=1, keepdims=True)
 
 
@@ -190,3 +191,57 @@ class BicubicUpsampling(ScaledLayer):
     def call(self, x: Any) -> Any:
         y = tf.transpose(self._rows(x), [0, 2, 1, 3])
         return tf.transpose(self._rows(y), [0, 2, 1, 3])
+
+
+# --------------------------------------------------------------------------------------------
+# The adapters :meth:`ModelSpec.build` puts around a network that works on luma or refines a
+# bicubic upscale, so that every model maps RGB windows [B, T, h, w, 3] to RGB frames.
+
+
+@keras.saving.register_keras_serializable(package="vsrdata")
+class RgbToY(keras.layers.Layer):
+    """[..., 3] RGB in [0, 1] -> [..., 1] Y in [0, 1] (BT.601 as MATLAB's ``rgb2ycbcr``)."""
+
+    def call(self, rgb: Any) -> Any:
+        weights = tf.constant(Y_WEIGHTS, rgb.dtype)
+        return tf.reduce_sum(rgb * weights, axis=-1, keepdims=True) + Y_OFFSET / 255.0
+
+
+@keras.saving.register_keras_serializable(package="vsrdata")
+class BicubicFrames(ScaledLayer):
+    """[B, T, h, w, C] -> [B, T, h·r, w·r, C]: every frame upsampled by MATLAB's bicubic."""
+
+    def __init__(self, scale: int, **kwargs: Any) -> None:
+        super().__init__(scale, **kwargs)
+        self._bicubic = BicubicUpsampling(scale, dtype=self.dtype_policy)
+
+    def call(self, x: Any) -> Any:
+        s = tf.shape(x)
+        frames = tf.reshape(x, tf.concat([[-1], s[2:]], axis=0))
+        up = self._bicubic(frames)
+        u = tf.shape(up)
+        return tf.reshape(up, tf.concat([s[:2], u[1:]], axis=0))
+
+    def compute_output_shape(self, shape: Any) -> Any:
+        grow = [None if n is None else n * self.scale for n in shape[2:4]]
+        return (shape[0], shape[1], *grow, shape[4])
+
+
+@keras.saving.register_keras_serializable(package="vsrdata")
+class LumaOverBicubic(ScaledLayer):
+    """A network's HR luma [B, H, W, 1] with the chroma of the bicubic upscale of the window's
+    centre frame [B, T, h, w, 3] -> RGB [B, H, W, 3].
+
+    In YCbCr (BT.601) a change of Y alone moves R, G and B by the same amount, 255/219 per
+    unit of Y, so the output is bicubic + (255/219)·(Y_net - Y_bicubic): its Y is the
+    network's, its Cb and Cr are bicubic's, exactly (no clipping)."""
+
+    def __init__(self, scale: int, **kwargs: Any) -> None:
+        super().__init__(scale, **kwargs)
+        self._bicubic = BicubicUpsampling(scale, dtype=self.dtype_policy)
+        self._y = RgbToY(dtype=self.dtype_policy)
+
+    def call(self, y: Any, window: Any) -> Any:
+        base = self._bicubic(window[:, tf.shape(window)[1] // 2])
+        gain = 1.0 / sum(Y_WEIGHTS)  # 255 / 219
+        return base + gain * (tf.cast(y, base.dtype) - self._y(base))

@@ -28,7 +28,8 @@ from vsrdata.errors import UsageError
 
 COLOURS = ("rgb", "y")  # y: the network sees luma; Cb/Cr come from bicubic
 UPSAMPLING = ("pre", "post")  # pre: refines a bicubic upscale; post: upsamples itself
-LOSSES = ("huber", "mse")
+LOSSES = ("huber", "mse", "l1", "charbonnier", "inv-psnr", "dssim")  # vsr_models.losses
+OPTIMIZERS = ("adam", "adamw", "sgd", "adagrad")
 
 # name -> the module whose SPECS define it (one line per model file)
 MODULES: dict[str, str] = {
@@ -65,13 +66,22 @@ class Recipe:
     batch_size: int = 16
     patch: int = 32
     epochs: float = 30.0
-    clip_gradients: float | None = None  # global norm; None: no clipping
+    momentum: float = 0.9  # sgd
+    weight_decay: float = 0.0  # decoupled for adamw, an L2 term in the gradient for the others
+    clip_norm: float | None = None  # clip the global gradient norm to this
+    # VDSR's adjustable clipping: each gradient element to [-θ/lr, θ/lr] at learning rate lr
+    clip_adjustable: float | None = None
     note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES or self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"recipe: loss {self.loss!r}, optimizer {self.optimizer!r}")
 
     def preset(self) -> dict[str, Any]:
         """The :class:`~vsrdata.vsr_models.config.TrainConfig` fields this recipe sets."""
-        keys = ("lr", "schedule", "decay_epochs", "decay_factor", "warmup", "batch_size",
-                "patch", "epochs")  # fmt: skip
+        keys = ("loss", "optimizer", "lr", "schedule", "decay_epochs", "decay_factor", "warmup",
+                "batch_size", "patch", "epochs", "momentum", "weight_decay", "clip_norm",
+                "clip_adjustable")  # fmt: skip
         return {k: getattr(self, k) for k in keys}
 
 
@@ -80,7 +90,9 @@ class ModelSpec:
     """What a network is and how to build, load, feed and train it."""
 
     name: str
-    builder: Callable[..., Any]  # builder(scale=..., [synchronized_bn=...], **options)
+    # builder(x, scale=..., [synchronized_bn=...], **options) -> the output tensor, from the
+    # input tensor as the network sees it (see :meth:`build`)
+    builder: Callable[..., Any]
     frames: int  # window length: 1, 3, 5 or 7 LR frames in, the centre frame out
     paper: Paper | None = None
     colour: str = "rgb"
@@ -111,13 +123,35 @@ class ModelSpec:
         synchronized_bn: bool = False,
         options: Mapping[str, Any] | None = None,
     ) -> Any:
-        """A ``keras.Model`` from [B, frames, h, w, 3] in [0, 1] to [B, h·r, w·r, 3]."""
+        """A ``keras.Model`` from [B, frames, h, w, 3] in [0, 1] to [B, h·r, w·r, 3].
+
+        The builder gets the window as its network sees it: luma only for ``colour="y"``
+        ([B, T, h, w, 1], the RGB frames' BT.601 Y), every frame bicubic-upscaled for
+        ``upsampling="pre"`` ([B, T, h·r, w·r, C]); it returns the HR frame in the same colour
+        space, and a ``y`` network's luma gets the chroma of the bicubic centre frame. So
+        every model maps the same RGB windows to RGB frames, and eval, upscale and training
+        treat them alike. One flat model: every layer is in ``model.layers``.
+        """
+        import keras
+
+        from vsrdata.vsr_models.layers import BicubicFrames, LumaOverBicubic, RgbToY, exact_dtype
+
         if scale not in self.scales:
             raise UsageError(f"{self.name} upscales by {self.scales}, not {scale}")
         kwargs = self.resolve(options)
         if self.batch_norm:
             kwargs["synchronized_bn"] = synchronized_bn
-        return self.builder(scale=scale, **kwargs)
+        lr = keras.Input(shape=(self.frames, None, None, 3), name="lr")
+        x = lr
+        exact = exact_dtype()  # the adapters stay float32 under a mixed policy
+        if self.colour == "y":
+            x = RgbToY(name="luma", dtype=exact)(x)
+        if self.upsampling == "pre":
+            x = BicubicFrames(scale, name="bicubic_frames", dtype=exact)(x)
+        out = self.builder(x, scale=scale, **kwargs)
+        if self.colour == "y":
+            out = LumaOverBicubic(scale, name="rgb", dtype=exact)(out, lr)
+        return keras.Model(lr, out, name=f"{self.name}-x{scale}")
 
     def identity(self, scale: int, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """What a model file is, for its manifest: name, options, scale, window, colour,

@@ -18,6 +18,7 @@ write their checkpoints to a scratch folder they delete.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -63,7 +64,13 @@ class RunFolder:
         path = self.root / "config.json"
         if path.is_file():
             before = json.loads(path.read_text()).get("identity", {})
-            changed = {k: (before.get(k), v) for k, v in identity.items() if before.get(k) != v}
+            # a field newer than the run's config.json had, at its default, is no change
+            defaults = {f.name: f.default for f in dataclasses.fields(config)}
+            changed = {
+                k: (before.get(k), v)
+                for k, v in identity.items()
+                if before.get(k, defaults.get(k)) != v
+            }
             if changed:
                 what = "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in sorted(changed.items()))
                 raise TrainingError(

@@ -131,7 +131,8 @@ class TrainingRun:
 
     def __init__(self, config: TrainConfig, progress: Reporter, stop: threading.Event):
         self.config, self.progress, self.stop = config, progress, stop
-        index = check_dataset(config.dataset, config.scale, model_spec(config.model).frames)
+        self.frames = model_spec(config.model).frames  # the centre frames of each window
+        index = check_dataset(config.dataset, config.scale, self.frames)
         self.train_samples = split_samples(index, "train")
         if self.train_samples == 0:
             raise UsageError(f"{config.dataset} has no train split to train on")
@@ -166,7 +167,7 @@ class TrainingRun:
         self.schedule = schedule
         self.trainer = DistributedStep(
             self.strategy, config.model, config.scale, config.batch_size, schedule,
-            config.precision, config.jit, config.model_options,
+            config.precision, config.jit, config.model_options, config.optimization(),
         )  # fmt: skip
         self.checkpoint = tf.train.Checkpoint(
             model=self.trainer.model, optimizer=self.trainer.optimizer, step=self.trainer.step
@@ -227,7 +228,11 @@ class TrainingRun:
         self._plain.set_weights(self.trainer.model.get_weights())
         if config.calibrate_batches:
             batches = training_stream(
-                config.dataset, config.batch_size, seed=config.seed + 1, format=config.format
+                config.dataset,
+                config.batch_size,
+                seed=config.seed + 1,
+                format=config.format,
+                frames=self.frames,
             ).take(config.calibrate_batches)
             recalibrate_batch_norm(self._plain, batches)
         return self._plain
@@ -313,7 +318,13 @@ class TrainingRun:
         config = self.config
         start = self.restore()
         validator = (
-            Validator(config.dataset, config.scale, config.val_samples, format=config.format)
+            Validator(
+                config.dataset,
+                config.scale,
+                config.val_samples,
+                format=config.format,
+                frames=self.frames,
+            )
             if self.has_val
             else None
         )
@@ -322,7 +333,7 @@ class TrainingRun:
         stream = training_stream(
             config.dataset, config.batch_size, seed=config.seed,
             start=start * config.batch_size, patch=config.patch, format=config.format,
-            shuffle_buffer=config.shuffle_buffer,
+            shuffle_buffer=config.shuffle_buffer, frames=self.frames,
         )  # fmt: skip
         batches = iter(self.trainer.distribute(stream))
         line = (

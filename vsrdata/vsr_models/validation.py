@@ -106,11 +106,12 @@ class Validator:
         batch_size: int = 16,
         format: str | None = None,
         split: str = "val",
+        frames: int | None = None,
     ) -> None:
         self.scale = scale
         self.lr: list[np.ndarray] = []
         self.hr: list[np.ndarray] = []
-        for lr, hr in eval_data(dataset, split, batch_size, limit, format):
+        for lr, hr in eval_data(dataset, split, batch_size, limit, format, frames):
             self.lr.append(lr.numpy())
             self.hr.append(to_uint8(hr.numpy()))
         centre = [to_uint8(b[:, b.shape[1] // 2]) for b in self.lr]
