@@ -58,6 +58,7 @@ def test_temporal_padding(pad: str, expected: list[int]) -> None:
 
 def test_tiled_inference_matches_untiled() -> None:
     pytest.importorskip("tensorflow")
+
     from vsrdata.evaluate.infer import KerasUpscaler
     from vsrdata.vsr_models.registry import build_model
 
@@ -296,3 +297,42 @@ def test_an_argument_error_comes_before_any_progress_bar(tmp_path: Path) -> None
                   "--report", str(tmp_path / "r"))  # fmt: skip
     assert res.returncode == 1 and "missing.keras does not exist" in res.stderr
     assert "clips" not in res.stderr and "frames" not in res.stderr  # no bar was drawn
+
+
+@pytest.mark.slow
+def test_every_model_is_a_column_in_eval_and_upscales_a_video(tmp_path: Path) -> None:
+    """Every registered model (untrained; the wiring is what is tested) is scored by one
+    ``vsrdata eval`` beside the others, each reading the centre frames it needs from the
+    7-frame windows the longest model asks for, and upscales a video, tiled by its receptive
+    radius (checked in test_zoo.py)."""
+    pytest.importorskip("tensorflow")
+    import cv2
+
+    from vsrdata.evaluate.infer import KerasUpscaler
+    from vsrdata.evaluate.upscale import upscale_video
+    from vsrdata.vsr_models.manifest import save_model
+    from vsrdata.vsr_models.registry import names, spec
+
+    models = [n for n in names() if n not in ("duf-28l", "duf-52l")]  # duf-16l's code
+    paths = [
+        save_model(spec(n).build(4), tmp_path / "zoo" / f"{n}.keras", spec(n).identity(4))
+        for n in models
+    ]
+    args = [a for p in paths for a in ("--model", str(p))]
+    clips = tmp_path / "hr" / "pan"  # one clip, a frame folder: 6 frames of 96×64
+    clips.mkdir(parents=True)
+    rng = np.random.default_rng(4)
+    for i in range(6):
+        frame = rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)
+        cv2.imwrite(str(clips / f"{i:03d}.png"), frame)
+    res = vsrdata("eval", "--videos", str(tmp_path / "hr"), *args, "--report",
+                  str(tmp_path / "r"))  # fmt: skip
+    assert res.returncode == 0, res.stderr[-2000:]
+    doc = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert doc["models"] == ["bicubic", *(f"zoo/{n}" for n in models)]
+    src = tmp_path / "in.mp4"
+    clip_with_audio(src, frames=2)
+    for path in paths:
+        up = KerasUpscaler(str(path))  # tiling: test_zoo.py
+        out = upscale_video(src, tmp_path / "up" / f"{path.stem}.mp4", up)
+        assert (out["frames"], out["width"], out["height"]) == (2, 256, 192), path.stem

@@ -70,8 +70,13 @@ def test_dataset_must_match_the_model(built: Path) -> None:
     check_dataset(built, 4, 7)
     with pytest.raises(UsageError, match="built for x4 but the model upscales x2"):
         check_dataset(built, 2, 7)
-    with pytest.raises(UsageError, match="windows of 7 frames but the model takes 5"):
-        check_dataset(built, 4, 5)
+    check_dataset(built, 4, 3)  # a model of fewer frames reads the centre ones
+    with pytest.raises(UsageError, match="windows of 7 frames but the model takes 9"):
+        check_dataset(built, 4, 9)
+    lr, _ = next(iter(training_stream(built, batch_size=2, frames=3)))
+    full, _ = next(iter(training_stream(built, batch_size=2)))
+    assert lr.shape[1] == 3
+    np.testing.assert_array_equal(lr[:, 1], full[:, 3])  # the same centre frame and crop
 
 
 def test_training_batches(built: Path) -> None:

@@ -11,7 +11,7 @@ keras = pytest.importorskip("keras")
 
 from vsrdata.errors import UsageError  # noqa: E402
 from vsrdata.preprocess import imresize  # noqa: E402
-from vsrdata.vsr_models import build_model, names, spec  # noqa: E402
+from vsrdata.vsr_models import build_model, names  # noqa: E402
 from vsrdata.vsr_models.layers import BicubicUpsampling, DynamicUpsampling  # noqa: E402
 
 RNG = np.random.default_rng(11)
@@ -26,14 +26,6 @@ def trainable(model: keras.Model) -> int:
 )
 def test_parameter_counts_match_the_paper(name: str, count: int) -> None:
     assert trainable(build_model(name, 4)) == count
-
-
-@pytest.mark.parametrize("scale", [2, 3, 4])
-def test_output_shapes(scale: int) -> None:
-    x = RNG.random((2, 7, 8, 10, 3), dtype=np.float32)
-    for name in names():
-        if scale in spec(name).scales:
-            assert tuple(build_model(name, scale)(x).shape) == (2, 8 * scale, 10 * scale, 3)
 
 
 def direct_dynamic_filter(frame: np.ndarray, filters: np.ndarray, r: int) -> np.ndarray:
@@ -151,7 +143,9 @@ def test_every_registered_model_keeps_its_spec(name: str) -> None:
         assert int(model.input_shape[1]) == s.frames
         x = RNG.random((1, s.frames, 6, 5, 3), dtype=np.float32)
         assert tuple(model(x).shape) == (1, 6 * scale, 5 * scale, 3)
-    assert s.radius == receptive_radius(model)  # the spec and the layers agree
+    if s.upsampling == "post" and s.frames == 7:  # DUF-like: what older files fall back on
+        assert s.radius == receptive_radius(model)  # the spec and the layers agree
+    # (every model's radius is checked by exact tiling in test_zoo.py)
 
 
 def test_options_are_validated_and_reach_the_builder() -> None:

@@ -20,13 +20,14 @@ _KINDS = {bool: "true or false", int: "an integer", float: "a number", str: "tex
 
 @dataclass(frozen=True)
 class Option:
-    """An option's default (its type too), help, allowed values (None: any), lower bound,
+    """An option's default (its type too), help, allowed values (None: any), bounds,
     and whether it may be given several times (values gathered in a tuple of strings)."""
 
     default: Any
     help: str
     choices: tuple[Any, ...] | None = None
     minimum: float | None = None
+    maximum: float | None = None
     repeatable: bool = False
 
     def check(self, name: str, value: Any) -> Any:
@@ -46,12 +47,17 @@ class Option:
             typed is None
             or (self.choices is not None and typed not in self.choices)
             or (self.minimum is not None and typed < self.minimum)
+            or (self.maximum is not None and typed > self.maximum)
         ):
             allowed = _KINDS.get(kind, kind.__name__)
             if self.choices:
                 allowed = ", ".join(map(str, self.choices))
+            elif self.minimum is not None and self.maximum is not None:
+                allowed += f" from {self.minimum:g} to {self.maximum:g}"
             elif self.minimum is not None:
                 allowed += f" of at least {self.minimum:g}"
+            elif self.maximum is not None:
+                allowed += f" of at most {self.maximum:g}"
             raise UsageError(f"option {name} takes {allowed}, got {value!r}")
         return typed
 

@@ -63,10 +63,16 @@ class CentreFrame(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="vsrdata")
 class DepthToSpace(ScaledLayer):
-    """[B, 1, H, W, C·r²] -> [B, H·r, W·r, C] (drops the single frame axis)."""
+    """Sub-pixel shuffle: [B, H, W, C·r²] (or [B, 1, H, W, C·r²], the frame axis dropped)
+    -> [B, H·r, W·r, C].
+
+    Channel k = (dy·r + dx)·C + c goes to output pixel (dy, dx) and channel c (TensorFlow's
+    ``depth_to_space``). PyTorch's ``pixel_shuffle`` reads k = c·r² + dy·r + dx: the same for
+    C = 1 (luma networks such as ESPCN), a permutation of the producing convolution's output
+    channels otherwise (SRResNet, CARN, DUF's residual head) when porting weights."""
 
     def call(self, x: Any) -> Any:
-        return tf.nn.depth_to_space(x[:, 0], self.scale)
+        return tf.nn.depth_to_space(x[:, 0] if x.shape.rank == 5 else x, self.scale)
 
 
 @keras.saving.register_keras_serializable(package="vsrdata")
@@ -172,25 +178,34 @@ def phase_weights(scale: int) -> np.ndarray:
 class BicubicUpsampling(ScaledLayer):
     """MATLAB-compatible bicubic upsampling of [B, H, W, C] by an integer factor."""
 
-    def __init__(self, scale: int, **kwargs: Any) -> None:
-        super().__init__(scale, **kwargs)
-        self._w = phase_weights(scale).astype(np.float32)
-
-    def _rows(self, x: Any) -> Any:
-        """Upsample axis 1 of [B, H, W, C]."""
-        padded = tf.pad(x, [[0, 0], [REACH, REACH], [0, 0], [0, 0]], mode="SYMMETRIC")
-        n = tf.shape(x)[1]
-        phases = []
-        for p in range(self.scale):
-            taps = [(k, float(w)) for k, w in enumerate(self._w[p]) if w != 0.0]
-            phases.append(tf.add_n([w * padded[:, k : k + n] for k, w in taps]))
-        stacked = tf.stack(phases, axis=2)  # [B, H, r, W, C]
-        s = tf.shape(x)
-        return tf.reshape(stacked, [s[0], n * self.scale, s[2], s[3]])
-
     def call(self, x: Any) -> Any:
-        y = tf.transpose(self._rows(x), [0, 2, 1, 3])
-        return tf.transpose(self._rows(y), [0, 2, 1, 3])
+        return bicubic_upsample(x, self.scale)
+
+
+def _upsample_rows(x: Any, scale: int) -> Any:
+    """Upsample axis 1 of [B, H, W, C] (MATLAB's bicubic, symmetric borders)."""
+    weights = phase_weights(scale)
+    padded = tf.pad(x, [[0, 0], [REACH, REACH], [0, 0], [0, 0]], mode="SYMMETRIC")
+    n = tf.shape(x)[1]
+    phases = []
+    for p in range(scale):
+        taps = [(k, float(w)) for k, w in enumerate(weights[p]) if w != 0.0]
+        phases.append(tf.add_n([w * padded[:, k : k + n] for k, w in taps]))
+    stacked = tf.stack(phases, axis=2)  # [B, H, r, W, C]
+    s = tf.shape(x)
+    return tf.reshape(stacked, [s[0], n * scale, s[2], s[3]])
+
+
+def bicubic_upsample(x: Any, scale: int) -> Any:
+    """[B, H, W, C] -> [B, H·r, W·r, C], MATLAB ``imresize(x, r, 'bicubic')`` in float."""
+    y = tf.transpose(_upsample_rows(x, scale), [0, 2, 1, 3])
+    return tf.transpose(_upsample_rows(y, scale), [0, 2, 1, 3])
+
+
+def luma(rgb: Any) -> Any:
+    """[..., 3] RGB in [0, 1] -> [..., 1] Y in [0, 1] (BT.601 as MATLAB's ``rgb2ycbcr``)."""
+    weights = tf.constant(Y_WEIGHTS, rgb.dtype)
+    return tf.reduce_sum(rgb * weights, axis=-1, keepdims=True) + Y_OFFSET / 255.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -203,22 +218,17 @@ class RgbToY(keras.layers.Layer):
     """[..., 3] RGB in [0, 1] -> [..., 1] Y in [0, 1] (BT.601 as MATLAB's ``rgb2ycbcr``)."""
 
     def call(self, rgb: Any) -> Any:
-        weights = tf.constant(Y_WEIGHTS, rgb.dtype)
-        return tf.reduce_sum(rgb * weights, axis=-1, keepdims=True) + Y_OFFSET / 255.0
+        return luma(rgb)
 
 
 @keras.saving.register_keras_serializable(package="vsrdata")
 class BicubicFrames(ScaledLayer):
     """[B, T, h, w, C] -> [B, T, h·r, w·r, C]: every frame upsampled by MATLAB's bicubic."""
 
-    def __init__(self, scale: int, **kwargs: Any) -> None:
-        super().__init__(scale, **kwargs)
-        self._bicubic = BicubicUpsampling(scale, dtype=self.dtype_policy)
-
     def call(self, x: Any) -> Any:
         s = tf.shape(x)
         frames = tf.reshape(x, tf.concat([[-1], s[2:]], axis=0))
-        up = self._bicubic(frames)
+        up = bicubic_upsample(frames, self.scale)
         u = tf.shape(up)
         return tf.reshape(up, tf.concat([s[:2], u[1:]], axis=0))
 
@@ -236,12 +246,76 @@ class LumaOverBicubic(ScaledLayer):
     unit of Y, so the output is bicubic + (255/219)·(Y_net - Y_bicubic): its Y is the
     network's, its Cb and Cr are bicubic's, exactly (no clipping)."""
 
-    def __init__(self, scale: int, **kwargs: Any) -> None:
-        super().__init__(scale, **kwargs)
-        self._bicubic = BicubicUpsampling(scale, dtype=self.dtype_policy)
-        self._y = RgbToY(dtype=self.dtype_policy)
-
     def call(self, y: Any, window: Any) -> Any:
-        base = self._bicubic(window[:, tf.shape(window)[1] // 2])
+        base = bicubic_upsample(window[:, tf.shape(window)[1] // 2], self.scale)
         gain = 1.0 / sum(Y_WEIGHTS)  # 255 / 219
-        return base + gain * (tf.cast(y, base.dtype) - self._y(base))
+        return base + gain * (tf.cast(y, base.dtype) - luma(base))
+
+
+@keras.saving.register_keras_serializable(package="vsrdata")
+class ReflectPad(keras.layers.Layer):
+    """Mirror [B, H, W, C] by ``pad`` pixels on every side (``reflect``: the edge pixel is not
+    repeated), so "valid" convolutions of total reach ``pad`` return a full-size output."""
+
+    def __init__(self, pad: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pad = pad
+
+    def call(self, x: Any) -> Any:
+        p = self.pad
+        return tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], mode="REFLECT")
+
+    def compute_output_shape(self, shape: Any) -> Any:
+        grow = [None if n is None else n + 2 * self.pad for n in shape[1:3]]
+        return (shape[0], *grow, shape[3])
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "pad": self.pad}
+
+
+@keras.saving.register_keras_serializable(package="vsrdata")
+class MeanShift(keras.layers.Layer):
+    """Add ``sign`` × a fixed per-channel ``mean`` (EDSR and CARN subtract the training set's
+    RGB mean at the input and add it back at the output)."""
+
+    def __init__(self, mean: tuple[float, ...], sign: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.mean, self.sign = tuple(float(m) for m in mean), int(sign)
+
+    def call(self, x: Any) -> Any:
+        return x + self.sign * tf.constant(self.mean, x.dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "mean": list(self.mean), "sign": self.sign}
+
+
+@keras.saving.register_keras_serializable(package="vsrdata")
+class StackFrames(keras.layers.Layer):
+    """[B, T, H, W, C] -> [B, H, W, T·C], the frames side by side on channels (frame-major:
+    channel t·C + c is channel c of frame t), for networks that fuse frames at the input."""
+
+    def call(self, x: Any) -> Any:
+        s = tf.shape(x)
+        frames = tf.transpose(x, [0, 2, 3, 1, 4])
+        return tf.reshape(frames, [s[0], s[2], s[3], s[1] * s[4]])
+
+    def compute_output_shape(self, shape: Any) -> Any:
+        depth = None if shape[1] is None or shape[4] is None else shape[1] * shape[4]
+        return (shape[0], shape[2], shape[3], depth)
+
+
+@keras.saving.register_keras_serializable(package="vsrdata")
+class GroupConv2D(keras.layers.Conv2D):
+    """``Conv2D`` with ``groups`` > 1 run by TensorFlow's own grouped convolution (oneDNN on
+    the CPU, cuDNN on a GPU). Keras's TensorFlow backend compiles every grouped convolution
+    with XLA instead, once per input shape (a retrace per tile size in eval) and outside
+    oneDNN; the result is the same (``tests/vsr_models/test_models.py`` checks the outputs and
+    gradients against the definition: a convolution per group, concatenated)."""
+
+    def convolution_op(self, inputs: Any, kernel: Any) -> Any:
+        if self.data_format != "channels_last" or self.groups == 1:
+            return super().convolution_op(inputs, kernel)
+        return tf.nn.conv2d(
+            inputs, kernel, strides=list(self.strides), padding=self.padding.upper(),
+            dilations=list(self.dilation_rate), data_format="NHWC",
+        )  # fmt: skip

@@ -20,7 +20,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from vsrdata.common.constants import Y_OFFSET, Y_WEIGHTS
+from vsrdata.vsr_models.layers import luma
 
 DUF_HUBER_DELTA = 0.01
 CHARBONNIER_EPS = 1e-3
@@ -94,16 +94,10 @@ def per_example_loss(name: str) -> Callable[[Any, Any], Any]:
     return PER_EXAMPLE[name]
 
 
-def rgb_to_y(rgb: Any) -> Any:
-    """[..., 3] RGB in [0, 1] -> [..., 1] Y in [0, 1] (BT.601, MATLAB rgb2ycbcr, /255)."""
-    weights = tf.constant(Y_WEIGHTS, rgb.dtype)
-    return tf.reduce_sum(rgb * weights, axis=-1, keepdims=True) + Y_OFFSET / 255.0
-
-
 def loss_on_y(loss: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     """``loss`` computed on Y of the target and of the prediction."""
 
     def on_y(y_true: Any, y_pred: Any) -> Any:
-        return loss(rgb_to_y(tf.cast(y_true, tf.float32)), rgb_to_y(tf.cast(y_pred, tf.float32)))
+        return loss(luma(tf.cast(y_true, tf.float32)), luma(tf.cast(y_pred, tf.float32)))
 
     return on_y

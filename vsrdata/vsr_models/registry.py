@@ -36,6 +36,14 @@ MODULES: dict[str, str] = {
     "duf-16l": "vsrdata.vsr_models.duf",
     "duf-28l": "vsrdata.vsr_models.duf",
     "duf-52l": "vsrdata.vsr_models.duf",
+    "srcnn": "vsrdata.vsr_models.srcnn",
+    "tsrcnn-small": "vsrdata.vsr_models.srcnn",
+    "tsrcnn-large": "vsrdata.vsr_models.srcnn",
+    "espcn": "vsrdata.vsr_models.espcn",
+    "vdsr": "vsrdata.vsr_models.vdsr",
+    "carn": "vsrdata.vsr_models.carn",
+    "carn-m": "vsrdata.vsr_models.carn",
+    "srresnet": "vsrdata.vsr_models.srresnet",
 }
 
 
@@ -103,9 +111,21 @@ class ModelSpec:
     options: Mapping[str, Option] = field(default_factory=dict)
     recipe: Recipe | None = None  # None: nothing to train (bicubic)
 
+    # the option that holds N neighbours on each side (the window is then 2N+1 frames, and
+    # ``frames`` is the default's); None: the window is always ``frames``
+    frames_option: str | None = None
+
     def __post_init__(self) -> None:
         if self.frames not in (1, 3, 5, 7):
             raise ValueError(f"{self.name}: a window has 1, 3, 5 or 7 frames")
+        if self.frames_option is not None and self.frames_option not in self.options:
+            raise ValueError(f"{self.name}: frames_option {self.frames_option!r} is no option")
+
+    def window(self, options: Mapping[str, Any] | None = None) -> int:
+        """The window length with these options (``frames`` unless an option sets it)."""
+        if self.frames_option is None:
+            return self.frames
+        return 2 * int(self.resolve(options)[self.frames_option]) + 1
         if self.colour not in COLOURS or self.upsampling not in UPSAMPLING:
             raise ValueError(f"{self.name}: colour {self.colour!r}, upsampling {self.upsampling!r}")
 
@@ -141,7 +161,7 @@ class ModelSpec:
         kwargs = self.resolve(options)
         if self.batch_norm:
             kwargs["synchronized_bn"] = synchronized_bn
-        lr = keras.Input(shape=(self.frames, None, None, 3), name="lr")
+        lr = keras.Input(shape=(self.window(options), None, None, 3), name="lr")
         x = lr
         exact = exact_dtype()  # the adapters stay float32 under a mixed policy
         if self.colour == "y":
@@ -157,7 +177,7 @@ class ModelSpec:
         """What a model file is, for its manifest: name, options, scale, window, colour,
         upsampling."""
         return {"model": self.name, "options": self.resolve(options), "scale": scale,
-                "frames": self.frames, "colour": self.colour,
+                "frames": self.window(options), "colour": self.colour,
                 "upsampling": self.upsampling}  # fmt: skip
 
     def describe(self) -> dict[str, Any]:

@@ -131,7 +131,8 @@ class TrainingRun:
 
     def __init__(self, config: TrainConfig, progress: Reporter, stop: threading.Event):
         self.config, self.progress, self.stop = config, progress, stop
-        self.frames = model_spec(config.model).frames  # the centre frames of each window
+        # the centre frames of each window the model reads
+        self.frames = model_spec(config.model).window(config.model_options)
         index = check_dataset(config.dataset, config.scale, self.frames)
         self.train_samples = split_samples(index, "train")
         if self.train_samples == 0:

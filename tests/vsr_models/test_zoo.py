@@ -1,0 +1,155 @@
+"""Every registered model, by the same tests: exact sizes, shapes at every scale, the .keras
+round trip with its manifest, tiles equal to whole frames, and a few steps that lower the loss.
+
+Registering a model puts it here; a model missing from :data:`COUNTS` fails the first test.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+keras = pytest.importorskip("keras")
+
+from vsrdata.evaluate.infer import KerasUpscaler  # noqa: E402
+from vsrdata.vsr_models.config import Optimization  # noqa: E402
+from vsrdata.vsr_models.distribute import DistributedStep, make_strategy  # noqa: E402
+from vsrdata.vsr_models.manifest import read_manifest, save_model  # noqa: E402
+from vsrdata.vsr_models.registry import names, spec  # noqa: E402
+
+RNG = np.random.default_rng(12)
+
+# name -> {scale: (trainable parameters, weights only: convolution and dense kernels)}, each
+# derived from the architecture in the model's docstring (and the papers' figures)
+COUNTS: dict[str, dict[int, tuple[int, int]]] = {
+    "duf-16l": {4: (1_900_640, 1_894_080)},
+    "duf-28l": {4: (2_118_432, 2_107_072)},
+    "duf-52l": {4: (5_821_952, 5_789_376)},
+    "srcnn": {2: (8_129, 8_032), 3: (8_129, 8_032), 4: (8_129, 8_032)},
+    "espcn": {2: (21_284, 21_184), 3: (22_729, 22_624), 4: (24_752, 24_640)},
+    "vdsr": {4: (665_921, 664_704)},
+    "tsrcnn-small": {4: (51_203, 51_104)},
+    "tsrcnn-large": {4: (222_723, 222_528)},
+    "carn": {4: (1_111_875, 1_109_376)},
+    "carn-m": {4: (294_147, 292_224)},
+    # + 1,216 PReLU slopes, one per channel (1,549,443 without them)
+    "srresnet": {4: (1_550_659, 1_542_528)},
+    "tiny-test": {2: (1_236, 1_192)},
+    "tiny-fixed": {2: (1_236, 1_192)},
+}
+# alternative configurations the papers count too
+OPTION_COUNTS = [
+    ("srcnn", {"mapping": 5}, 3, (57_281, 57_184)),
+    ("vdsr", {"depth": 12}, 4, (370_497, 369_792)),
+    ("vdsr", {"depth": 12, "batch_norm": True}, 4, (371_777, 369_792)),
+    ("tsrcnn-small", {"neighbours": 2}, 4, (82_307, 82_208)),
+]
+
+
+# The deeper DUF variants are duf-16l's code with more dense blocks (duf.VARIANTS): their
+# counts and shapes are tested here; training and tiling them again would cost a minute of
+# graph building for no new code path.
+SAME_CODE_AS = {"duf-28l": "duf-16l", "duf-52l": "duf-16l"}
+DISTINCT = [n for n in names() if n not in SAME_CODE_AS]
+
+
+def sizes(model: keras.Model) -> tuple[int, int]:
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    kernels = sum(int(np.prod(w.shape)) for w in model.trainable_weights
+                  if w.path.endswith("kernel"))  # fmt: skip
+    return trainable, kernels
+
+
+def window(name: str, h: int = 8, w: int = 10, batch: int = 1, **options: object) -> np.ndarray:
+    frames = spec(name).window(options)
+    return RNG.random((batch, frames, h, w, 3), dtype=np.float32)
+
+
+@pytest.mark.parametrize("name", names())
+def test_parameter_counts(name: str) -> None:
+    assert name in COUNTS, f"{name}: add its parameter counts to COUNTS"
+    for scale, expected in COUNTS[name].items():
+        assert sizes(spec(name).build(scale)) == expected, (name, scale)
+
+
+@pytest.mark.parametrize(("name", "options", "scale", "expected"), OPTION_COUNTS)
+def test_parameter_counts_of_the_ablations(
+    name: str, options: dict[str, object], scale: int, expected: tuple[int, int]
+) -> None:
+    assert sizes(spec(name).build(scale, options=options)) == expected
+
+
+@pytest.mark.parametrize("name", names())
+def test_every_scale_gives_the_hr_shape_in_rgb(name: str) -> None:
+    for scale in spec(name).scales:
+        model = spec(name).build(scale)
+        out = model(window(name, batch=2))
+        assert tuple(out.shape) == (2, 8 * scale, 10 * scale, 3) and out.dtype == tf.float32
+
+
+@pytest.mark.parametrize("name", DISTINCT)
+def test_keras_round_trip_with_manifest_and_exact_tiles(name: str, tmp_path: Path) -> None:
+    """Saved and loaded, the model gives the same output; tiled by its receptive radius, the
+    same output as on the whole frame (the radius is right)."""
+    model = spec(name).build(2)
+    path = save_model(model, tmp_path / "m.keras", spec(name).identity(2))
+    whole = KerasUpscaler(str(path), name=name)
+    assert (whole.scale, whole.frames) == (2, spec(name).window())
+    assert read_manifest(path)["model"] == name
+    x = (window(name, 34, 36)[0] * 255).astype(np.uint8)
+    np.testing.assert_allclose(whole.float_output(x), KerasUpscaler(model).float_output(x),
+                               atol=1e-5)  # fmt: skip
+    tiled = KerasUpscaler(str(path), name=name, tile=16)
+    assert tiled.overlap == spec(name).radius
+    np.testing.assert_allclose(tiled.float_output(x), whole.float_output(x), atol=2e-5)
+    longer = np.concatenate([x[:1], x, x[-1:]])  # a longer window: its centre frames are read
+    np.testing.assert_array_equal(whole(longer), whole(x))
+
+
+@pytest.mark.parametrize("name", DISTINCT)
+def test_a_few_steps_lower_the_loss(name: str) -> None:
+    """Every model trains: 30 Adam steps on one fixed batch at least halve its loss."""
+    step = DistributedStep(make_strategy("one-device"), name, 2, 2, learning_rate=2e-3,
+                           optimization=Optimization("mse"))  # fmt: skip
+    x = tf.constant(window(name, 8, 8, batch=2))
+    hr = tf.image.resize(x[:, x.shape[1] // 2], (16, 16), method="bicubic")
+    hr = tf.clip_by_value(hr + 0.05 * tf.sin(hr * 40.0), 0.0, 1.0)  # detail bicubic lacks
+    losses = [float(step(x, hr)) for _ in range(30)]
+    assert np.all(np.isfinite(losses)) and min(losses[-5:]) < 0.5 * losses[0], losses
+
+
+def test_luma_models_keep_bicubic_chroma_and_learn_luma() -> None:
+    from vsrdata.vsr_models.layers import BicubicUpsampling, RgbToY
+
+    model = spec("espcn").build(3)
+    x = window("espcn", 9, 11)
+    out = model(x)
+    bicubic = BicubicUpsampling(3)(x[:, 0])
+    to_ycbcr = np.array([[65.481, 128.553, 24.966], [-37.797, -74.203, 112.0],
+                         [112.0, -93.786, -18.214]]) / 255.0  # fmt: skip
+    chroma = lambda img: np.asarray(img, np.float64) @ to_ycbcr[1:].T  # noqa: E731
+    np.testing.assert_allclose(chroma(out), chroma(bicubic), atol=1e-5)
+    net = model.get_layer("shuffle").output
+    luma = keras.Model(model.input, net)(x)
+    np.testing.assert_allclose(RgbToY()(out), luma, atol=1e-5)
+
+
+def test_grouped_convolution_is_the_definition() -> None:
+    from vsrdata.vsr_models.layers import GroupConv2D
+
+    conv = GroupConv2D(16, 3, padding="same", groups=4)
+    x = tf.constant(RNG.random((2, 9, 9, 16), dtype=np.float32))
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        y = conv(x)
+        pairs = zip(tf.split(x, 4, -1), tf.split(conv.kernel, 4, axis=-1), strict=True)
+        parts = [tf.nn.conv2d(a, k, 1, "SAME") for a, k in pairs]
+        ref = tf.concat(parts, -1) + conv.bias
+        loss, ref_loss = tf.reduce_sum(y * y), tf.reduce_sum(ref * ref)
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
+    wrt = [x, conv.kernel]
+    for a, b in zip(tape.gradient(loss, wrt), tape.gradient(ref_loss, wrt), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
