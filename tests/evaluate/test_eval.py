@@ -318,18 +318,18 @@ def test_every_model_is_a_column_in_eval_and_upscales_a_video(tmp_path: Path) ->
         save_model(spec(n).build(4), tmp_path / "zoo" / f"{n}.keras", spec(n).identity(4))
         for n in models
     ]
-    args = [a for p in paths for a in ("--model", str(p))]
     clips = tmp_path / "hr" / "pan"  # one clip, a frame folder: 6 frames of 96×64
     clips.mkdir(parents=True)
     rng = np.random.default_rng(4)
     for i in range(6):
         frame = rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)
         cv2.imwrite(str(clips / f"{i:03d}.png"), frame)
-    res = vsrdata("eval", "--videos", str(tmp_path / "hr"), *args, "--report",
-                  str(tmp_path / "r"))  # fmt: skip
-    assert res.returncode == 0, res.stderr[-2000:]
-    doc = json.loads((tmp_path / "r" / "results.json").read_text())
+    from vsrdata.evaluate.run import evaluate
+
+    config = EvalConfig(videos=str(tmp_path / "hr"), models=tuple(str(p) for p in paths))
+    doc = evaluate(config, make_protocol("duf"))  # the CLI's eval runs in the tests above
     assert doc["models"] == ["bicubic", *(f"zoo/{n}" for n in models)]
+    assert all(np.isfinite(c[f"psnr:{m}"]) for c in doc["clips"] for m in doc["models"])
     src = tmp_path / "in.mp4"
     clip_with_audio(src, frames=2)
     for path in paths:

@@ -142,7 +142,8 @@ def test_every_registered_model_keeps_its_spec(name: str) -> None:
         model = s.build(scale)
         assert int(model.input_shape[1]) == s.frames
         x = RNG.random((1, s.frames, 6, 5, 3), dtype=np.float32)
-        assert tuple(model(x).shape) == (1, 6 * scale, 5 * scale, 3)
+        out = model(x)  # RGB at the HR size, float32 whatever the network works in
+        assert tuple(out.shape) == (1, 6 * scale, 5 * scale, 3) and out.dtype == "float32"
     if s.upsampling == "post" and s.frames == 7:  # DUF-like: what older files fall back on
         assert s.radius == receptive_radius(model)  # the spec and the layers agree
     # (every model's radius is checked by exact tiling in test_zoo.py)
