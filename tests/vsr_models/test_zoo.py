@@ -55,6 +55,8 @@ OPTION_COUNTS = [
 # graph building for no new code path.
 SAME_CODE_AS = {"duf-28l": "duf-16l", "duf-52l": "duf-16l"}
 DISTINCT = [n for n in names() if n not in SAME_CODE_AS]
+# DUF-16L's round trip and exact tiles have their own tests (test_models, test_eval)
+TILED = [n for n in DISTINCT if n != "duf-16l"]
 
 
 def sizes(model: keras.Model) -> tuple[int, int]:
@@ -83,7 +85,7 @@ def test_parameter_counts_of_the_ablations(
     assert sizes(spec(name).build(scale, options=options)) == expected
 
 
-@pytest.mark.parametrize("name", DISTINCT)
+@pytest.mark.parametrize("name", TILED)
 def test_keras_round_trip_with_manifest_and_exact_tiles(name: str, tmp_path: Path) -> None:
     """Saved and loaded, the model gives the same output; tiled by its receptive radius, the
     same output as on the whole frame (the radius is right)."""
@@ -92,7 +94,7 @@ def test_keras_round_trip_with_manifest_and_exact_tiles(name: str, tmp_path: Pat
     whole = KerasUpscaler(str(path), name=name)
     assert (whole.scale, whole.frames) == (2, spec(name).window())
     assert read_manifest(path)["model"] == name
-    x = (window(name, 34, 36)[0] * 255).astype(np.uint8)
+    x = (window(name, 26, 28)[0] * 255).astype(np.uint8)
     np.testing.assert_allclose(whole.float_output(x), KerasUpscaler(model).float_output(x),
                                atol=1e-5)  # fmt: skip
     tiled = KerasUpscaler(str(path), name=name, tile=16)
