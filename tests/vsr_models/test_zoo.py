@@ -38,6 +38,11 @@ COUNTS: dict[str, dict[int, tuple[int, int]]] = {
     "carn-m": {4: (294_147, 292_224)},
     # + 1,216 PReLU slopes, one per channel (1,549,443 without them)
     "srresnet": {4: (1_550_659, 1_542_528)},
+    # + 1,025 biases and the 16 ensemble weights
+    "drcn": {2: (1_775_121, 1_774_080), 4: (1_775_121, 1_774_080)},
+    # motion compensation 32,880 + 20,384 weights and 192 biases, shared by both neighbours;
+    # ESPCN on 3 stacked frames: 4,800 + 18,432 + 4,608·r²/16 weights, 112 biases at ×4
+    "vespcn": {2: (77_876, 77_544), 4: (81_344, 81_000)},
     "tiny-test": {2: (1_236, 1_192)},
     "tiny-fixed": {2: (1_236, 1_192)},
 }
@@ -57,6 +62,9 @@ SAME_CODE_AS = {"duf-28l": "duf-16l", "duf-52l": "duf-16l"}
 DISTINCT = [n for n in names() if n not in SAME_CODE_AS]
 # DUF-16L's round trip and exact tiles have their own tests (test_models, test_eval)
 TILED = [n for n in DISTINCT if n != "duf-16l"]
+# options that make the same code cheaper to train here (DRCN: 16 recursions of 256 channels
+# at HR cost 20 s; 4 run the same graph construction, supervision and ensemble)
+LIGHT: dict[str, dict[str, object]] = {"drcn": {"recursions": 4}}
 
 
 def sizes(model: keras.Model) -> tuple[int, int]:
@@ -89,8 +97,9 @@ def test_parameter_counts_of_the_ablations(
 def test_keras_round_trip_with_manifest_and_exact_tiles(name: str, tmp_path: Path) -> None:
     """Saved and loaded, the model gives the same output; tiled by its receptive radius, the
     same output as on the whole frame (the radius is right)."""
-    model = spec(name).build(2)
-    path = save_model(model, tmp_path / "m.keras", spec(name).identity(2))
+    options = LIGHT.get(name)
+    model = spec(name).build(2, options=options)
+    path = save_model(model, tmp_path / "m.keras", spec(name).identity(2, options))
     whole = KerasUpscaler(str(path), name=name)
     assert (whole.scale, whole.frames) == (2, spec(name).window())
     assert read_manifest(path)["model"] == name
@@ -108,7 +117,8 @@ def test_keras_round_trip_with_manifest_and_exact_tiles(name: str, tmp_path: Pat
 def test_a_few_steps_lower_the_loss(name: str) -> None:
     """Every model trains: 30 Adam steps on one fixed batch at least halve its loss."""
     step = DistributedStep(make_strategy("one-device"), name, 2, 2, learning_rate=2e-3,
-                           optimization=Optimization("mse"))  # fmt: skip
+                           optimization=Optimization("mse"),
+                           model_options=LIGHT.get(name))  # fmt: skip
     x = tf.constant(window(name, 8, 8, batch=2))
     hr = tf.image.resize(x[:, x.shape[1] // 2], (16, 16), method="bicubic")
     hr = tf.clip_by_value(hr + 0.05 * tf.sin(hr * 40.0), 0.0, 1.0)  # detail bicubic lacks
@@ -148,3 +158,83 @@ def test_grouped_convolution_is_the_definition() -> None:
     wrt = [x, conv.kernel]
     for a, b in zip(tape.gradient(loss, wrt), tape.gradient(ref_loss, wrt), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
+
+
+def test_deep_supervision_scores_every_recursion_and_exports_the_output() -> None:
+    """DRCN trains on α·mean(intermediate losses) + (1 - α)·(ensemble loss), α falling from 1
+    to 0 over half the run; the trained weights load into the plain model in order."""
+    options = {"recursions": 3}
+    step = DistributedStep(make_strategy("one-device"), "drcn", 2, 2, learning_rate=1e-3,
+                           model_options=options, optimization=Optimization("mse"))  # fmt: skip
+    assert step.supervised and len(step._net.output["intermediate"]) == 3
+    assert len(step.model.outputs) == 1
+    plain = spec("drcn").build(2, options=options)
+    plain.set_weights(step.model.get_weights())
+    x = tf.constant(window("drcn", 8, 8, batch=2))
+    np.testing.assert_allclose(plain(x), step.model(x), atol=1e-6)
+    alphas = []
+    for at in (0, 25, 50, 80):
+        step.set_supervision(at, 100)
+        alphas.append(float(step.supervision))
+    assert alphas == [1.0, 0.5, 0.0, 0.0]
+    hr = tf.image.resize(x[:, 0], (16, 16), method="bicubic")
+    out = step._net(x, training=True)
+    final, heads = out["output"], out["intermediate"]
+    from vsrdata.vsr_models.layers import luma
+
+    def mse(pred: object) -> float:  # a luma model's loss: on Y
+        return float(tf.reduce_mean(tf.square(luma(pred) - luma(hr))))
+
+    for alpha, expected in ((0.0, mse(final)), (1.0, np.mean([mse(h) for h in heads]))):
+        step.supervision.assign(alpha)
+        loss, _ = step._gradients(x, hr)
+        assert float(loss) == pytest.approx(expected, rel=1e-4)
+
+
+def test_warping_by_a_known_flow_undoes_a_translation() -> None:
+    from vsrdata.vsr_models.layers import Warp
+
+    image = RNG.random((1, 20, 24, 1), dtype=np.float32)
+    shifted = np.roll(image, (1, -2), axis=(1, 2))  # content moved down 1, left 2
+    flow = np.zeros((1, 20, 24, 2), np.float32)
+    flow[..., 0], flow[..., 1] = -2.0, 1.0  # sample 2 to the left, 1 down: back in place
+    back = Warp()(shifted, flow).numpy()
+    np.testing.assert_allclose(back[:, 2:-2, 3:-3], image[:, 2:-2, 3:-3], atol=1e-6)
+    half = Warp()(image, np.full((1, 20, 24, 2), 0.5, np.float32)).numpy()
+    expected = (image[:, :-1, :-1] + image[:, 1:, :-1] + image[:, :-1, 1:] + image[:, 1:, 1:]) / 4
+    np.testing.assert_allclose(half[:, :-1, :-1], expected, atol=1e-6)  # bilinear
+
+
+def test_vespcn_motion_compensation_learns_a_known_translation() -> None:
+    """Trained on its own loss alone (warp error + flow smoothness), the motion-compensation
+    module of VESPCN finds the translation between two frames: the flow it predicts moves the
+    neighbour back onto the reference."""
+    from vsrdata.vsr_models.layers import MotionLoss
+    from vsrdata.vsr_models.vespcn import BETA, LAMBDA, _MotionCompensation
+
+    keras.utils.set_random_seed(0)  # the module's initial weights (4 seeds tried: u 1.99-2.03)
+    rng = np.random.default_rng(7)
+    smooth = tf.nn.avg_pool2d(rng.random((8, 40, 40, 1), dtype=np.float32), 5, 1, "SAME")
+    reference = smooth[:, 4:36, 4:36]
+    neighbour = tf.roll(smooth, shift=2, axis=2)[:, 4:36, 4:36]  # moved 2 px right
+    ref_in, nb_in = keras.Input((None, None, 1)), keras.Input((None, None, 1))
+    warped, flow = _MotionCompensation()(ref_in, nb_in)
+    loss = MotionLoss(BETA, LAMBDA)(ref_in, warped, flow)
+    model = keras.Model([ref_in, nb_in], [warped, flow, loss])
+    optimizer = keras.optimizers.Adam(1e-2)  # at 3e-3 it stalls near u = 1 for 300 steps
+
+    @tf.function
+    def step() -> object:
+        with tf.GradientTape() as tape:
+            value = tf.reduce_mean(model([reference, neighbour])[2])
+        grads = tape.gradient(value, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        return value
+
+    first = float(step())
+    for _ in range(150):
+        last = float(step())
+    _, flow_out, _ = model([reference, neighbour])
+    u, v = np.median(flow_out[:, 6:-6, 6:-6, 0]), np.median(flow_out[:, 6:-6, 6:-6, 1])
+    assert last < 0.5 * first
+    assert abs(u - 2.0) < 0.25 and abs(v) < 0.25, (u, v)  # sampling 2 px to the right

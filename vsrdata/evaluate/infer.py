@@ -51,14 +51,14 @@ def check_tile(tile: int) -> None:
         raise UsageError(f"--tile is 0 (whole frames) or at least {MIN_TILE} LR pixels")
 
 
-def _spec_radius(name: str | None) -> int | None:
-    """The receptive radius a registered model declares (None: unknown name)."""
+def _spec(name: str | None) -> Any:
+    """The registered spec of a model name (None: no name, or not registered here)."""
     from vsrdata.vsr_models.registry import spec
 
     if name is None:
         return None
     try:
-        return spec(name).radius
+        return spec(name)
     except UsageError:
         return None
 
@@ -96,12 +96,17 @@ class KerasUpscaler:
         else:  # an older file: find the scale by running the model once
             probe = model(np.zeros((1, self.frames, 8, 8, 3), np.float32), training=False)
             self.scale = int(probe.shape[1]) // 8
+        registered = _spec(known.get("model"))
         if overlap is None:
-            overlap = _spec_radius(known.get("model"))
-            overlap = receptive_radius(model) if overlap is None else overlap
+            overlap = receptive_radius(model) if registered is None else registered.radius
         check_tile(tile)
         if overlap < 0:
             raise UsageError(f"the tile overlap must be >= 0, got {overlap}")
+        # tiles start at multiples of the model's alignment (strided layers: see ModelSpec)
+        align = registered.align if registered is not None else 1
+        if tile:
+            tile = max(align, tile // align * align)
+        overlap = -(-overlap // align) * align
         self.tile, self.overlap = tile, overlap
         self._run = tf.function(
             lambda x: model(x, training=False), reduce_retracing=True, autograph=False

@@ -146,10 +146,23 @@ class DistributedStep:
             sync = strategy.num_replicas_in_sync > 1
             with dtype_policy(self.policy):
                 spec = model_spec(model_name)
-                self.model = spec.build(scale, synchronized_bn=sync, options=model_options)
+                net = spec.build(scale, synchronized_bn=sync, options=model_options,
+                                 supervised=True)  # fmt: skip
+            # deep supervision: the training graph also predicts at intermediate depths, and
+            # ``model`` is its output alone (the same layers: what is checkpointed and exported)
+            self.supervised = isinstance(net.output, dict)
+            self._net = net
+            self.model = keras.Model(net.input, net.output["output"]) if self.supervised else net
+            # α, the intermediate predictions' share of the loss (the training loop sets it)
+            deep = self.supervised and bool(net.output["intermediate"])
+            self.supervision = tf.Variable(
+                1.0 if deep else 0.0, trainable=False, name="supervision",
+                aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
+            )  # fmt: skip
             if optimization is None:
                 optimization = Optimization(spec.recipe.loss if spec.recipe else "huber")
             self.optimization = optimization
+            self.supervision_decay = spec.recipe.supervision_decay if spec.recipe else 0.5
             self.learning_rate = learning_rate
             optimizer = make_optimizer(optimization, learning_rate)
             if self.policy == "mixed_float16":
@@ -178,10 +191,20 @@ class DistributedStep:
 
     def _loss_and_gradients(self, lr: Any, hr: Any) -> tuple[Any, Any]:
         with tf.GradientTape() as tape:
-            pred = self.model(lr, training=True)
-            loss = tf.nn.compute_average_loss(
-                self._loss(hr, pred), global_batch_size=self.global_batch
-            )
+            if self.supervised:
+                out = self._net(lr, training=True)
+                per_example = self._loss(hr, out["output"])
+                if out["intermediate"]:  # α·mean of the intermediate losses + (1 - α)·final
+                    alpha = self.supervision
+                    heads = tf.add_n([self._loss(hr, h) for h in out["intermediate"]])
+                    per_example = (1.0 - alpha) * per_example + alpha * heads / len(
+                        out["intermediate"]
+                    )
+                for term in out["auxiliary"]:
+                    per_example = per_example + tf.cast(term, per_example.dtype)
+            else:
+                per_example = self._loss(hr, self.model(lr, training=True))
+            loss = tf.nn.compute_average_loss(per_example, global_batch_size=self.global_batch)
             scaled = self.optimizer.scale_loss(loss)
         return loss, tape.gradient(scaled, self.model.trainable_variables)
 
@@ -229,6 +252,14 @@ class DistributedStep:
             tf.data.experimental.AutoShardPolicy.DATA
         )
         return self.strategy.experimental_distribute_dataset(dataset.with_options(options))
+
+    def set_supervision(self, step: int, total: int) -> None:
+        """α for ``step`` of a ``total``-step run: from 1 down to 0 over the model recipe's
+        ``supervision_decay`` fraction of the run (a pure function of the step, so a resumed
+        run continues the same curve)."""
+        if self.supervised and self._net.output["intermediate"]:
+            decay = max(1.0, self.supervision_decay * total)
+            self.supervision.assign(max(0.0, 1.0 - step / decay))
 
     def __call__(self, lr: Any, hr: Any) -> Any:
         """One step on a (distributed) batch; returns the global mean loss."""

@@ -319,3 +319,126 @@ class GroupConv2D(keras.layers.Conv2D):
             inputs, kernel, strides=list(self.strides), padding=self.padding.upper(),
             dilations=list(self.dilation_rate), data_format="NHWC",
         )  # fmt: skip
+
+
+@keras.saving.register_keras_serializable(package="vsrdata")
+class WeightedSum(keras.layers.Layer):
+    """Σ_d w_d·x_d over a list of same-shape tensors, with trainable weights w_d initialized
+    to 1/D (DRCN's learned ensemble of its recursions' predictions)."""
+
+    def build(self, shapes: Any) -> None:
+        count = len(shapes)
+        self.w = self.add_weight(
+            shape=(count,), initializer=keras.initializers.Constant(1.0 / count), name="w"
+        )
+
+    def call(self, inputs: Any) -> Any:
+        w = tf.cast(self.w, inputs[0].dtype)
+        return tf.add_n([w[d] * x for d, x in enumerate(inputs)])
+
+
+@keras.saving.register_keras_serializable(package="vsrdata")
+class FrameAt(keras.layers.Layer):
+    """[B, T, H, W, C] -> [B, H, W, C], the frame at ``index``."""
+
+    def __init__(self, index: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.index = index
+
+    def call(self, x: Any) -> Any:
+        return x[:, self.index]
+
+    def compute_output_shape(self, shape: Any) -> Any:
+        return (shape[0], *shape[2:])
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "index": self.index}
+
+
+@keras.saving.register_keras_serializable(package="vsrdata")
+class PadToMultiple(keras.layers.Layer):
+    """Mirror [B, H, W, C] at the bottom and right up to multiples of ``multiple`` (so strided
+    convolutions sample the same grid in a tile as in the whole frame)."""
+
+    def __init__(self, multiple: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.multiple = multiple
+
+    def call(self, x: Any) -> Any:
+        s = tf.shape(x)
+        m = self.multiple
+        pad_h, pad_w = (-s[1]) % m, (-s[2]) % m
+        return tf.pad(x, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], mode="SYMMETRIC")
+
+    def compute_output_shape(self, shape: Any) -> Any:
+        return (shape[0], None, None, shape[3])
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "multiple": self.multiple}
+
+
+@keras.saving.register_keras_serializable(package="vsrdata")
+class CropTo(keras.layers.Layer):
+    """[B, H', W', C] cut to the height and width of a reference [B, H, W, ...] (top left)."""
+
+    def call(self, x: Any, like: Any) -> Any:
+        s = tf.shape(like)
+        return x[:, : s[1], : s[2]]
+
+    def compute_output_shape(self, x_shape: Any, like_shape: Any) -> Any:
+        return (x_shape[0], like_shape[1], like_shape[2], x_shape[3])
+
+
+@keras.saving.register_keras_serializable(package="vsrdata")
+class Warp(keras.layers.Layer):
+    """Backward warping: out[y, x] = image[y + v, x + u] for a flow [B, H, W, 2] = (u, v) in
+    pixels, bilinear, coordinates clamped to the frame (a spatial transformer's sampler).
+    Differentiable in the image and the flow."""
+
+    def call(self, image: Any, flow: Any) -> Any:
+        s = tf.shape(image)
+        h, w = s[1], s[2]
+        dtype = flow.dtype
+        gy, gx = tf.meshgrid(tf.range(h), tf.range(w), indexing="ij")
+        x = tf.clip_by_value(tf.cast(gx, dtype)[None] + flow[..., 0], 0.0, tf.cast(w - 1, dtype))
+        y = tf.clip_by_value(tf.cast(gy, dtype)[None] + flow[..., 1], 0.0, tf.cast(h - 1, dtype))
+        x0, y0 = tf.floor(x), tf.floor(y)
+        wx, wy = (x - x0)[..., None], (y - y0)[..., None]
+        x0i, y0i = tf.cast(x0, tf.int32), tf.cast(y0, tf.int32)
+        x1i, y1i = tf.minimum(x0i + 1, w - 1), tf.minimum(y0i + 1, h - 1)
+        batch = tf.broadcast_to(tf.range(s[0])[:, None, None], tf.shape(x0i))
+
+        def at(yi: Any, xi: Any) -> Any:
+            return tf.gather_nd(image, tf.stack([batch, yi, xi], axis=-1))
+
+        image_dtype = image.dtype
+        wx, wy = tf.cast(wx, image_dtype), tf.cast(wy, image_dtype)
+        top = (1 - wx) * at(y0i, x0i) + wx * at(y0i, x1i)
+        bottom = (1 - wx) * at(y1i, x0i) + wx * at(y1i, x1i)
+        return (1 - wy) * top + wy * bottom
+
+
+@keras.saving.register_keras_serializable(package="vsrdata")
+class MotionLoss(keras.layers.Layer):
+    """VESPCN's motion-compensation loss per example [B]: ``weight`` × (the MSE of the warped
+    neighbour against the reference + ``smoothness`` × H(∂flow)), where
+    H = sqrt(ε + Σ (∂x flow)² + (∂y flow)²) averaged over pixels, ε = 0.01 (the paper's
+    Huber-like penalty on the flow's gradients)."""
+
+    def __init__(self, weight: float, smoothness: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.weight, self.smoothness = float(weight), float(smoothness)
+
+    def call(self, reference: Any, warped: Any, flow: Any) -> Any:
+        mse = tf.reduce_mean(tf.square(warped - reference), axis=[1, 2, 3])
+        dx = flow[:, :-1, :-1] - flow[:, :-1, 1:]
+        dy = flow[:, :-1, :-1] - flow[:, 1:, :-1]
+        grad = tf.reduce_sum(dx * dx + dy * dy, axis=-1)
+        huber = tf.reduce_mean(tf.sqrt(0.01 + grad), axis=[1, 2])
+        return self.weight * (tf.cast(mse, huber.dtype) + self.smoothness * huber)
+
+    def compute_output_shape(self, reference_shape: Any, warped_shape: Any, flow_shape: Any) -> Any:
+        return (reference_shape[0],)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "weight": self.weight, "smoothness": self.smoothness}

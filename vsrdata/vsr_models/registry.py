@@ -20,7 +20,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Any, NamedTuple
 
 from vsrdata.common.constants import SCALES
 from vsrdata.common.options import Option, parse_assignments, resolve
@@ -44,7 +44,21 @@ MODULES: dict[str, str] = {
     "carn": "vsrdata.vsr_models.carn",
     "carn-m": "vsrdata.vsr_models.carn",
     "srresnet": "vsrdata.vsr_models.srresnet",
+    "drcn": "vsrdata.vsr_models.drcn",
+    "vespcn": "vsrdata.vsr_models.vespcn",
 }
+
+
+class Supervised(NamedTuple):
+    """What a builder returns for a network trained with more than its output's loss: its
+    output; intermediate predictions of the same target, each scored by the loss (DRCN's
+    recursive supervision); and auxiliary per-example loss terms [B] computed in the graph,
+    already weighted (VESPCN's motion-compensation loss). Neither may have weights of their
+    own (the output depends on every weight), so the exported model is the output alone."""
+
+    output: Any
+    intermediate: tuple[Any, ...] = ()
+    auxiliary: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,6 +93,9 @@ class Recipe:
     clip_norm: float | None = None  # clip the global gradient norm to this
     # VDSR's adjustable clipping: each gradient element to [-θ/lr, θ/lr] at learning rate lr
     clip_adjustable: float | None = None
+    # deep supervision (a builder returning Supervised): the intermediate predictions' share
+    # α of the loss falls linearly from 1 to 0 over this fraction of the run
+    supervision_decay: float = 0.5
     note: str = ""
 
     def __post_init__(self) -> None:
@@ -111,6 +128,9 @@ class ModelSpec:
     options: Mapping[str, Option] = field(default_factory=dict)
     recipe: Recipe | None = None  # None: nothing to train (bicubic)
 
+    # tiles start at multiples of this (LR pixels): networks with strided layers sample the
+    # same grid in a tile as in the whole frame only then
+    align: int = 1
     # the option that holds N neighbours on each side (the window is then 2N+1 frames, and
     # ``frames`` is the default's); None: the window is always ``frames``
     frames_option: str | None = None
@@ -142,6 +162,7 @@ class ModelSpec:
         scale: int = 4,
         synchronized_bn: bool = False,
         options: Mapping[str, Any] | None = None,
+        supervised: bool = False,
     ) -> Any:
         """A ``keras.Model`` from [B, frames, h, w, 3] in [0, 1] to [B, h·r, w·r, 3].
 
@@ -151,6 +172,10 @@ class ModelSpec:
         space, and a ``y`` network's luma gets the chroma of the bicubic centre frame. So
         every model maps the same RGB windows to RGB frames, and eval, upscale and training
         treat them alike. One flat model: every layer is in ``model.layers``.
+
+        ``supervised``: for a builder that returns :class:`Supervised`, the model's outputs
+        are a dict: ``output``, ``intermediate`` (RGB predictions) and ``auxiliary`` (loss
+        terms); built the same way either way, so weights move between the forms in order.
         """
         import keras
 
@@ -168,10 +193,18 @@ class ModelSpec:
             x = RgbToY(name="luma", dtype=exact)(x)
         if self.upsampling == "pre":
             x = BicubicFrames(scale, name="bicubic_frames", dtype=exact)(x)
-        out = self.builder(x, scale=scale, **kwargs)
+        built = self.builder(x, scale=scale, **kwargs)
+        parts = built if isinstance(built, Supervised) else Supervised(built)
+        out, heads = parts.output, list(parts.intermediate)
         if self.colour == "y":
             out = LumaOverBicubic(scale, name="rgb", dtype=exact)(out, lr)
-        return keras.Model(lr, out, name=f"{self.name}-x{scale}")
+            heads = [LumaOverBicubic(scale, name=f"rgb_{i}", dtype=exact)(h, lr)
+                     for i, h in enumerate(heads, start=1)]  # fmt: skip
+        name = f"{self.name}-x{scale}"
+        if supervised and (heads or parts.auxiliary):
+            outputs = {"output": out, "intermediate": heads, "auxiliary": list(parts.auxiliary)}
+            return keras.Model(lr, outputs, name=name)
+        return keras.Model(lr, out, name=name)
 
     def identity(self, scale: int, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """What a model file is, for its manifest: name, options, scale, window, colour,

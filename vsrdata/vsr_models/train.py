@@ -351,6 +351,7 @@ class TrainingRun:
         recent: list[float] = []
         stopped, began = False, time.perf_counter()
         while step < self.total:
+            self.trainer.set_supervision(step, self.total)
             loss = float(self.trainer(*next(batches)))
             step += 1
             if not math.isfinite(loss):
