@@ -308,6 +308,7 @@ def test_every_model_is_a_column_in_eval_and_upscales_a_video(tmp_path: Path) ->
     pytest.importorskip("tensorflow")
     import cv2
 
+    from tests.helpers import LIGHT_OPTIONS
     from vsrdata.evaluate.infer import KerasUpscaler
     from vsrdata.evaluate.upscale import upscale_video
     from vsrdata.vsr_models.manifest import save_model
@@ -315,13 +316,14 @@ def test_every_model_is_a_column_in_eval_and_upscales_a_video(tmp_path: Path) ->
 
     models = [n for n in names() if n not in ("duf-28l", "duf-52l")]  # duf-16l's code
     paths = [
-        save_model(spec(n).build(4), tmp_path / "zoo" / f"{n}.keras", spec(n).identity(4))
+        save_model(spec(n).build(4, options=LIGHT_OPTIONS.get(n)), tmp_path / "zoo" /
+                   f"{n}.keras", spec(n).identity(4, LIGHT_OPTIONS.get(n)))
         for n in models
-    ]
-    clips = tmp_path / "hr" / "pan"  # one clip, a frame folder: 6 frames of 96×64
+    ]  # fmt: skip
+    clips = tmp_path / "hr" / "pan"  # one clip, a frame folder: 3 frames of 96×64
     clips.mkdir(parents=True)
     rng = np.random.default_rng(4)
-    for i in range(6):
+    for i in range(3):
         frame = rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)
         cv2.imwrite(str(clips / f"{i:03d}.png"), frame)
     from vsrdata.evaluate.run import evaluate

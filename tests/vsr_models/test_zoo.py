@@ -15,6 +15,7 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
+from tests.helpers import LIGHT_OPTIONS  # noqa: E402
 from vsrdata.evaluate.infer import KerasUpscaler  # noqa: E402
 from vsrdata.vsr_models.config import Optimization  # noqa: E402
 from vsrdata.vsr_models.distribute import DistributedStep, make_strategy  # noqa: E402
@@ -62,9 +63,7 @@ SAME_CODE_AS = {"duf-28l": "duf-16l", "duf-52l": "duf-16l"}
 DISTINCT = [n for n in names() if n not in SAME_CODE_AS]
 # DUF-16L's round trip and exact tiles have their own tests (test_models, test_eval)
 TILED = [n for n in DISTINCT if n != "duf-16l"]
-# options that make the same code cheaper to train here (DRCN: 16 recursions of 256 channels
-# at HR cost 20 s; 4 run the same graph construction, supervision and ensemble)
-LIGHT: dict[str, dict[str, object]] = {"drcn": {"recursions": 4}}
+LIGHT = LIGHT_OPTIONS
 
 
 def sizes(model: keras.Model) -> tuple[int, int]:
