@@ -320,10 +320,11 @@ def test_every_model_is_a_column_in_eval_and_upscales_a_video(tmp_path: Path) ->
                    f"{n}.keras", spec(n).identity(4, LIGHT_OPTIONS.get(n)))
         for n in models
     ]  # fmt: skip
-    clips = tmp_path / "hr" / "pan"  # one clip, a frame folder: 3 frames of 96×64
+    clips = tmp_path / "hr" / "pan"  # one clip: 5 frames of 96×64 (the DUF protocol scores
+    # the middle one)
     clips.mkdir(parents=True)
     rng = np.random.default_rng(4)
-    for i in range(3):
+    for i in range(5):
         frame = rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)
         cv2.imwrite(str(clips / f"{i:03d}.png"), frame)
     from vsrdata.evaluate.run import evaluate
