@@ -31,7 +31,7 @@ from rich.table import Table
 from rich.text import Text
 
 from vsrdata import __version__
-from vsrdata.common.progress import Advance, Event, Item, Metrics, Note, Start
+from vsrdata.common.progress import Advance, Event, Metrics, Note, Start
 from vsrdata.errors import VsrDataError
 from vsrdata.motion.crops import CROP_MODES
 from vsrdata.motion.flow import FLOW_METHODS
@@ -158,7 +158,7 @@ class RateColumn(ProgressColumn):
 
 class Bars:
     """The CLI's :data:`~vsrdata.common.progress.Reporter`: a bar per task, notes printed above
-    the bars. Commands subclass it to show items or metrics (:meth:`item`, :meth:`metrics`)."""
+    the bars. The train command subclasses it to show its metrics (:meth:`metrics`)."""
 
     units = ("clips", "frames", "steps")  # tasks whose rate is worth a column
 
@@ -197,8 +197,8 @@ class Bars:
             self.console.print(f"[{style}]{escape(event.text)}[/]", soft_wrap=True)
         elif isinstance(event, Metrics):
             self.metrics(event)
-        elif isinstance(event, Item):
-            self.item(event)
+        # Item events (a clip's record, a unit's stats) are for the commands' summaries and
+        # for Tracker; the bars already count them through Advance
 
     def start(self, event: Start) -> TaskID:
         label = event.label or event.task
@@ -222,9 +222,6 @@ class Bars:
 
     def metrics(self, event: Metrics) -> None:
         """Scalars of a training run; the train command's bars show them."""
-
-    def item(self, event: Item) -> None:
-        """A finished piece of work; commands that want to show it override this."""
 
 
 def _splits_table(index: dict[str, Any]) -> Table:

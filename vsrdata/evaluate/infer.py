@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from vsrdata.common.images import to_uint8
+from vsrdata.common.images import centre_frames, to_uint8
 from vsrdata.errors import InputError, UsageError
 from vsrdata.preprocess.degrade import imresize
 from vsrdata.vsr_models.manifest import read_manifest
@@ -119,9 +119,7 @@ class KerasUpscaler:
     def float_output(self, window: np.ndarray) -> np.ndarray:
         """float32 [H, W, 3] output in [0, 1]-ish (unclipped), tiled if the frame is large.
         A window longer than the model's is cut to its centre frames."""
-        if len(window) > self.frames:
-            first = (len(window) - self.frames) // 2
-            window = window[first : first + self.frames]
+        window = centre_frames(window, self.frames)
         h, w = window.shape[1:3]
         if not self.tile or (h <= self.tile and w <= self.tile):
             return self._infer(window)

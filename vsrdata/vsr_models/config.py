@@ -93,7 +93,7 @@ class TrainConfig:
     loss: str | None = None  # None: the model's recipe's (huber without a recipe)
     optimizer: str = "adam"
     momentum: float = 0.9  # sgd
-    weight_decay: float = 0.0  # decoupled for adamw; an L2 gradient term for the others
+    weight_decay: float = 0.0  # decoupled (w -= lr·wd·w), for every optimizer
     clip_norm: float | None = None  # global gradient norm
     clip_adjustable: float | None = None  # VDSR: each gradient element to ±θ / learning rate
     schedule: str = "step"

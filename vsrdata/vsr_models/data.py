@@ -13,6 +13,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from vsrdata.common.images import centre_frames
 from vsrdata.errors import UsageError
 from vsrdata.shards.index import load_index
 from vsrdata.shards.reader import encoded_records, read
@@ -90,15 +91,6 @@ def _plain(fn: Any) -> Any:
     """``fn`` traced as written: these input functions branch with ``tf.cond`` only, so
     autograph's source rewriting would cost seconds of start-up for nothing."""
     return tf.autograph.experimental.do_not_convert(fn)
-
-
-def centre_frames(window: Any, frames: int | None) -> Any:
-    """The centre ``frames`` of a window [T, ...] (all of it when None); T and ``frames``
-    are odd, so the centre frame stays the centre."""
-    if frames is None:
-        return window
-    first = (window.shape[0] - frames) // 2
-    return window[first : first + frames]
 
 
 def _to_float(lr: Any, hr: Any) -> tuple[Any, Any]:

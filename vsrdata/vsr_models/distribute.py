@@ -154,9 +154,9 @@ class DistributedStep:
             self._net = net
             self.model = keras.Model(net.input, net.output["output"]) if self.supervised else net
             # α, the intermediate predictions' share of the loss (the training loop sets it)
-            deep = self.supervised and bool(net.output["intermediate"])
+            self._deep = self.supervised and bool(net.output["intermediate"])
             self.supervision = tf.Variable(
-                1.0 if deep else 0.0, trainable=False, name="supervision",
+                1.0 if self._deep else 0.0, trainable=False, name="supervision",
                 aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
             )  # fmt: skip
             if optimization is None:
@@ -257,7 +257,7 @@ class DistributedStep:
         """α for ``step`` of a ``total``-step run: from 1 down to 0 over the model recipe's
         ``supervision_decay`` fraction of the run (a pure function of the step, so a resumed
         run continues the same curve)."""
-        if self.supervised and self._net.output["intermediate"]:
+        if self._deep:
             decay = max(1.0, self.supervision_decay * total)
             self.supervision.assign(max(0.0, 1.0 - step / decay))
 

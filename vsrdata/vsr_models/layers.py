@@ -309,7 +309,7 @@ class GroupConv2D(keras.layers.Conv2D):
     """``Conv2D`` with ``groups`` > 1 run by TensorFlow's own grouped convolution (oneDNN on
     the CPU, cuDNN on a GPU). Keras's TensorFlow backend compiles every grouped convolution
     with XLA instead, once per input shape (a retrace per tile size in eval) and outside
-    oneDNN; the result is the same (``tests/vsr_models/test_models.py`` checks the outputs and
+    oneDNN; the result is the same (``tests/vsr_models/test_zoo.py`` checks the outputs and
     gradients against the definition: a convolution per group, concatenated)."""
 
     def convolution_op(self, inputs: Any, kernel: Any) -> Any:

@@ -89,7 +89,7 @@ class Recipe:
     patch: int = 32
     epochs: float = 30.0
     momentum: float = 0.9  # sgd
-    weight_decay: float = 0.0  # decoupled for adamw, an L2 term in the gradient for the others
+    weight_decay: float = 0.0  # decoupled (w -= lr·wd·w), for every optimizer
     clip_norm: float | None = None  # clip the global gradient norm to this
     # VDSR's adjustable clipping: each gradient element to [-θ/lr, θ/lr] at learning rate lr
     clip_adjustable: float | None = None
@@ -126,7 +126,7 @@ class ModelSpec:
     radius: int = 0  # receptive radius, LR pixels (the tile overlap that makes tiles exact)
     batch_norm: bool = False  # the builder takes synchronized_bn (statistics over replicas)
     options: Mapping[str, Option] = field(default_factory=dict)
-    recipe: Recipe | None = None  # None: nothing to train (bicubic)
+    recipe: Recipe | None = None  # None: nothing to train (a model for imported weights)
 
     # tiles start at multiples of this (LR pixels): networks with strided layers sample the
     # same grid in a tile as in the whole frame only then
@@ -140,14 +140,14 @@ class ModelSpec:
             raise ValueError(f"{self.name}: a window has 1, 3, 5 or 7 frames")
         if self.frames_option is not None and self.frames_option not in self.options:
             raise ValueError(f"{self.name}: frames_option {self.frames_option!r} is no option")
+        if self.colour not in COLOURS or self.upsampling not in UPSAMPLING:
+            raise ValueError(f"{self.name}: colour {self.colour!r}, upsampling {self.upsampling!r}")
 
     def window(self, options: Mapping[str, Any] | None = None) -> int:
         """The window length with these options (``frames`` unless an option sets it)."""
         if self.frames_option is None:
             return self.frames
         return 2 * int(self.resolve(options)[self.frames_option]) + 1
-        if self.colour not in COLOURS or self.upsampling not in UPSAMPLING:
-            raise ValueError(f"{self.name}: colour {self.colour!r}, upsampling {self.upsampling!r}")
 
     @property
     def trainable(self) -> bool:
