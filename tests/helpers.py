@@ -54,4 +54,4 @@ def session(t: FakeTime, **kw: object) -> PoliteSession:
 # options that make a registered model cheaper to train or run in tests while exercising the
 # same code (DRCN: 16 recursions of 256 channels at HR cost 20 s a test; 4 build the same graph
 # of recursion, supervision and ensemble)
-LIGHT_OPTIONS: dict[str, dict[str, object]] = {"drcn": {"recursions": 4}}
+LIGHT_OPTIONS: dict[str, dict[str, object]] = {"drcn": {"recursions": 4}, "srresnet": {"blocks": 4}}

@@ -170,10 +170,12 @@ def test_cli_lists_the_models_with_their_sizes() -> None:
     import subprocess
     import sys
 
-    res = subprocess.run([sys.executable, "-m", "vsrdata", "models", "--json"],
-                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    # two models: building all of them (DUF-52L alone takes seconds) tests nothing more
+    res = subprocess.run([sys.executable, "-m", "vsrdata", "models", "duf-16l", "tiny-test",
+                          "--json"], capture_output=True, text=True, timeout=300)  # fmt: skip
     assert res.returncode == 0, res.stderr[-2000:]
     rows = {r["name"]: r for r in json.loads(res.stdout)}
+    assert list(rows) == ["duf-16l", "tiny-test"]
     assert rows["duf-16l"]["parameters"] == 1_900_640 and rows["duf-16l"]["frames"] == 7
     assert rows["duf-16l"]["paper"] == "Jo et al., CVPR 2018"
     assert "tiny-test" in rows  # a plugin (VSRDATA_MODEL_MODULES) is listed like the rest

@@ -53,6 +53,8 @@ OPTION_COUNTS = [
     ("vdsr", {"depth": 12}, 4, (370_497, 369_792)),
     ("vdsr", {"depth": 12, "batch_norm": True}, 4, (371_777, 369_792)),
     ("tsrcnn-small", {"neighbours": 2}, 4, (82_307, 82_208)),
+    # 12 blocks fewer, 74,176 each: 2 × (3·3·64·64 + 64) + 2 BN × 128 + 64 slopes
+    ("srresnet", {"blocks": 4}, 4, (660_547, 657_792)),
 ]
 
 

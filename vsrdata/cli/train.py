@@ -188,15 +188,22 @@ def convert_duf(
 
 @app.command()
 def models(
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Only these models (default: every registered one).", show_default=False
+        ),
+    ] = None,
     scale: Annotated[int, typer.Option(help="Count parameters at this factor.")] = 4,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List the registered models: paper, window, colour space, upsampling, scales, size."""
     from vsrdata.vsr_models import registry
 
+    chosen = [registry.spec(n) for n in names] if names else registry.specs()
     rows = []
     load_tensorflow()
-    for spec in registry.specs():
+    for spec in chosen:
         row = spec.describe()
         if scale in spec.scales:
             model = spec.build(scale)

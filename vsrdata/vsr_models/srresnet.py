@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from vsrdata.common.options import Option
 from vsrdata.vsr_models.registry import ModelSpec, Paper, Recipe
 
 PAPER = Paper("Ledig, Theis, Huszár, Caballero, Cunningham, Acosta, Aitken, Tejani, Totz, "
@@ -29,7 +30,7 @@ def _prelu(x: Any, name: str) -> Any:
     return keras.layers.PReLU(shared_axes=[1, 2], name=name)(x)  # one slope per channel
 
 
-def srresnet(lr: Any, scale: int = 4, synchronized_bn: bool = False) -> Any:
+def srresnet(lr: Any, scale: int = 4, blocks: int = BLOCKS, synchronized_bn: bool = False) -> Any:
     """[B, 1, h, w, 3] -> [B, h·r, w·r, 3] (RGB in [0, 1])."""
     import keras
 
@@ -43,7 +44,7 @@ def srresnet(lr: Any, scale: int = 4, synchronized_bn: bool = False) -> Any:
 
     head = _prelu(conv(CentreFrame(name="frame")(lr), 64, 9, "head"), "head_prelu")
     x = head
-    for b in range(1, BLOCKS + 1):
+    for b in range(1, blocks + 1):
         t = _prelu(bn(conv(x, 64, 3, f"res{b}_conv1"), f"res{b}_bn1"), f"res{b}_prelu")
         t = bn(conv(t, 64, 3, f"res{b}_conv2"), f"res{b}_bn2")
         x = keras.layers.Add(name=f"res{b}_add")([x, t])
@@ -56,14 +57,16 @@ def srresnet(lr: Any, scale: int = 4, synchronized_bn: bool = False) -> Any:
     return conv(x, 3, 9, "tail")
 
 
-# the 9×9 head, two 3×3 per block, the body conv, the first upsampling conv, and the second
-# and the 9×9 tail in LR pixels (rounded up)
+# the 9×9 head, two 3×3 per block (at most 16), the body conv, the first upsampling conv,
+# and the second and the 9×9 tail in LR pixels (rounded up)
 RADIUS = 4 + 2 * BLOCKS + 1 + 1 + 1 + 2
 
 SPECS = [
     ModelSpec(
         "srresnet", srresnet, 1, PAPER, colour="rgb", upsampling="post", radius=RADIUS,
         batch_norm=True,
+        options={"blocks": Option(BLOCKS, "residual blocks B (the paper's 16)", minimum=1,
+                                  maximum=BLOCKS)},
         # the paper: Adam (β1 0.9) at 1e-4 for 10⁶ updates, batch 16 of 96×96 HR crops, MSE
         recipe=Recipe(loss="mse", optimizer="adam", lr=1e-4, schedule="constant",
                       batch_size=16, patch=24, epochs=1000.0,
