@@ -39,6 +39,7 @@ COUNTS: dict[str, dict[int, tuple[int, int]]] = {
     "carn-m": {4: (294_147, 292_224)},
     # + 1,216 PReLU slopes, one per channel (1,549,443 without them)
     "srresnet": {4: (1_550_659, 1_542_528)},
+    "srgan": {4: (1_550_659, 1_542_528)},  # the generator (the discriminator: test_srgan.py)
     # + 1,025 biases and the 16 ensemble weights
     "drcn": {2: (1_775_121, 1_774_080), 4: (1_775_121, 1_774_080)},
     # motion compensation 32,880 + 20,384 weights and 192 biases, shared by both neighbours;
@@ -58,10 +59,11 @@ OPTION_COUNTS = [
 ]
 
 
-# The deeper DUF variants are duf-16l's code with more dense blocks (duf.VARIANTS): their
-# counts and shapes are tested here; training and tiling them again would cost a minute of
-# graph building for no new code path.
-SAME_CODE_AS = {"duf-28l": "duf-16l", "duf-52l": "duf-16l"}
+# The deeper DUF variants are duf-16l's code with more dense blocks (duf.VARIANTS), SRGAN's
+# generator is SRResNet's: their counts and shapes are tested here; training and tiling them
+# again would cost a minute of graph building for no new code path (SRGAN's adversarial
+# training: test_srgan.py).
+SAME_CODE_AS = {"duf-28l": "duf-16l", "duf-52l": "duf-16l", "srgan": "srresnet"}
 DISTINCT = [n for n in names() if n not in SAME_CODE_AS]
 # DUF-16L's round trip and exact tiles have their own tests (test_models, test_eval)
 TILED = [n for n in DISTINCT if n != "duf-16l"]
@@ -112,6 +114,27 @@ def test_keras_round_trip_with_manifest_and_exact_tiles(name: str, tmp_path: Pat
     np.testing.assert_allclose(tiled.float_output(x), whole.float_output(x), atol=2e-5)
     longer = np.concatenate([x[:1], x, x[-1:]])  # a longer window: its centre frames are read
     np.testing.assert_array_equal(whole(longer), whole(x))
+
+
+@pytest.mark.parametrize("name", [n for n in names() if spec(n).trainable])
+def test_both_presets_configure_every_model(name: str, tmp_path: Path) -> None:
+    """``--preset paper`` is the model's recipe; ``--preset cpu-quick`` keeps the model and
+    gives it patches its strided layers and losses accept (its training: bench/zoo.py runs
+    it for every model)."""
+    from vsrdata.vsr_models.config import TrainConfig
+
+    recipe = spec(name).recipe
+    assert recipe is not None
+    where = {"dataset": str(tmp_path), "out": str(tmp_path / "run"), "model": name}
+    if recipe.loss == "vgg54":  # a file that exists: the weights are read when training
+        where["vgg_weights"] = __file__
+    paper = TrainConfig.from_options(preset="paper", **where)
+    assert (paper.optimization().loss, paper.optimizer, paper.lr, paper.batch_size) == (
+        recipe.loss, recipe.optimizer, recipe.lr, recipe.batch_size)  # fmt: skip
+    quick = TrainConfig.from_options(preset="cpu-quick", **where)
+    assert quick.model == name and quick.patch is not None
+    assert quick.patch % spec(name).align == 0
+    assert quick.optimization().loss == recipe.loss
 
 
 @pytest.mark.parametrize("name", DISTINCT)

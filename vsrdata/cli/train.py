@@ -29,7 +29,10 @@ class _TrainBars(Bars):
     def metrics(self, event: Metrics) -> None:
         v = event.values
         if event.series == "train":
-            self.progress.update(self.tasks["steps"], extra=f"loss {v['loss']:.5f}")
+            extra = f"loss {v['loss']:.5f}"
+            if "discriminator" in v:  # an adversarial run (its other terms: TensorBoard)
+                extra += f" D {v['discriminator']:.3f}"
+            self.progress.update(self.tasks["steps"], extra=extra)
         elif event.series == "val":
             mark = "  (best)" if v["best"] else ""
             self.console.print(
@@ -89,6 +92,10 @@ def train(
     clip_norm: Annotated[
         float | None, typer.Option(help="Clip the global gradient norm to this.")
     ] = None,
+    vgg_weights: Annotated[
+        Path | None,
+        typer.Option(help="VGG19 notop weights (Keras HDF5) for --loss vgg54 (SRGAN's)."),
+    ] = None,
     schedule: Annotated[str | None, typer.Option(help=_choices(SCHEDULES))] = None,
     warmup: Annotated[int | None, typer.Option(help="Linear warm-up steps.")] = None,
     ckpt_every: Annotated[int | None, typer.Option(help="Checkpoint period, steps.")] = None,
@@ -128,6 +135,7 @@ def train(
         steps=steps, epochs=epochs, time_budget=parse_duration(time_budget),
         batch_size=batch_size, patch=patch, lr=lr, loss=loss, optimizer=optimizer,
         momentum=momentum, weight_decay=weight_decay, clip_norm=clip_norm,
+        vgg_weights=str(vgg_weights) if vgg_weights else None,
         schedule=schedule, warmup=warmup, ckpt_every=ckpt_every, val_every=val_every,
         val_samples=val_samples, calibrate_batches=calibrate_batches, seed=seed,
         strategy=strategy, format=format,

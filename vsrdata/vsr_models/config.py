@@ -17,11 +17,12 @@ import dataclasses
 import math
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from vsrdata.errors import UsageError
 from vsrdata.vsr_models import registry
-from vsrdata.vsr_models.registry import LOSSES, OPTIMIZERS, SCALES
+from vsrdata.vsr_models.registry import LOSSES, OPTIMIZERS, SCALES, VGG_WEIGHTS_NEEDED
 
 SCHEDULES = ("step", "cosine", "constant")
 STRATEGIES = ("auto", "one-device", "mirrored", "multi-worker")
@@ -64,6 +65,7 @@ class Optimization:
     weight_decay: float = 0.0
     clip_norm: float | None = None
     clip_adjustable: float | None = None
+    vgg_weights: str | None = None  # the vgg54 loss's VGG19 weights file
 
 
 def parse_duration(text: str | float | None) -> float | None:
@@ -96,6 +98,7 @@ class TrainConfig:
     weight_decay: float = 0.0  # decoupled (w -= lr·wd·w), for every optimizer
     clip_norm: float | None = None  # global gradient norm
     clip_adjustable: float | None = None  # VDSR: each gradient element to ±θ / learning rate
+    vgg_weights: str | None = None  # VGG19 notop weights for the vgg54 loss (SRGAN's)
     schedule: str = "step"
     warmup: int = 0  # linear warm-up steps
     decay_epochs: float = 10.0  # step schedule: multiply by decay_factor every decay_epochs
@@ -173,6 +176,14 @@ class TrainConfig:
             raise UsageError(f"--lr must be a positive number, got {self.lr}")
         if self.loss is not None and self.loss not in LOSSES:
             raise UsageError(f"--loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        if self.optimization().loss == "vgg54":
+            if not self.vgg_weights:
+                raise UsageError(f"{self.model}: {VGG_WEIGHTS_NEEDED}")
+            if not Path(self.vgg_weights).is_file():
+                raise UsageError(f"--vgg-weights {self.vgg_weights}: no such file")
+            if spec.colour != "rgb":
+                raise UsageError(f"the vgg54 loss compares RGB images; {self.model} works on "
+                                 f"luma: choose another --loss")  # fmt: skip
         if self.optimizer not in OPTIMIZERS:
             raise UsageError(
                 f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}"
@@ -208,7 +219,7 @@ class TrainConfig:
         recipe = registry.spec(self.model).recipe
         loss = self.loss or (recipe.loss if recipe else "huber")
         return Optimization(loss, self.optimizer, self.momentum, self.weight_decay,
-                            self.clip_norm, self.clip_adjustable)  # fmt: skip
+                            self.clip_norm, self.clip_adjustable, self.vgg_weights)  # fmt: skip
 
     def identity(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in RUN_IDENTITY}

@@ -138,6 +138,7 @@ class DistributedStep:
         jit: bool = False,
         model_options: dict[str, Any] | None = None,
         optimization: Optimization | None = None,
+        hr_patch: int | None = None,
     ) -> None:
         self.strategy = strategy
         self.global_batch = global_batch
@@ -173,21 +174,88 @@ class DistributedStep:
                 0, dtype=tf.int64, trainable=False, name="step",
                 aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
             )  # fmt: skip
-        loss = per_example_loss(optimization.loss)
+            # a loss with a network of its own (vgg54) mirrors it like the model
+            loss = per_example_loss(optimization.loss, optimization.vgg_weights)
+            self.adversary = spec.adversary
+            self.discriminator: Any = None
+            self.d_optimizer: Any = None
+            if self.adversary is not None:
+                self._build_discriminator(hr_patch, sync, optimization, learning_rate)
         self._loss = loss_on_y(loss) if spec.colour == "y" else loss
+        self.terms: dict[str, Any] = {}  # the last step's loss terms (global means)
         self._gradients = self._loss_and_gradients
+        if self.adversary is not None:
+            self._gradients = self._adversarial_gradients
         if jit:  # XLA differentiates the plain batch-norm graph more exactly than the fused op
-            for layer in self.model.layers:
+            nets = [n for n in (self.model, self.discriminator) if n is not None]
+            for layer in (layer for net in nets for layer in net.layers):
                 if hasattr(layer, "fused"):
                     layer.fused = False
         if jit and not sync:
-            self._gradients = tf.function(
-                self._loss_and_gradients, jit_compile=True, autograph=False
-            )
+            self._gradients = tf.function(self._gradients, jit_compile=True, autograph=False)
         elif jit:  # synchronized BN all-reduces inside the forward pass: let XLA cluster around
             tf.config.optimizer.set_jit("autoclustering")
         # no Python control flow on tensors here: autograph would only cost tracing time
         self._step = tf.function(self._distributed, autograph=False)
+
+    def _build_discriminator(
+        self, hr_patch: int | None, sync: bool, opt: Optimization, learning_rate: Any
+    ) -> None:
+        """The adversary's network (its dense layer fixes the HR patch side) and its own
+        optimizer: the generator's kind and learning rate, without weight decay."""
+        if not hr_patch:
+            raise UsageError(f"{self.model.name} trains against a discriminator, which needs "
+                             "the HR patch side (DistributedStep(hr_patch=...))")  # fmt: skip
+        assert self.adversary is not None
+        with dtype_policy(self.policy):
+            hr = keras.Input(shape=(hr_patch, hr_patch, 3), name="hr")
+            builder = self.adversary.builder
+            logits = builder(hr, synchronized_bn=sync)
+            self.discriminator = keras.Model(hr, logits, name="discriminator")
+        d_opt = Optimization(opt.loss, opt.optimizer, opt.momentum)
+        optimizer = make_optimizer(d_opt, learning_rate)
+        if self.policy == "mixed_float16":
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        self.d_optimizer = optimizer
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+
+    def checkpointed(self) -> dict[str, Any]:
+        """What a checkpoint holds besides the step counter: the model and its optimizer,
+        and an adversary's discriminator and optimizer."""
+        out = {"model": self.model, "optimizer": self.optimizer}
+        if self.discriminator is not None:
+            out.update(discriminator=self.discriminator, d_optimizer=self.d_optimizer)
+        return out
+
+    def _adversarial_gradients(self, lr: Any, hr: Any) -> tuple[Any, Any]:
+        """The generator's loss (content + weight × −log D(G(x))), and with its gradients
+        the discriminator's (the cross-entropy of real against generated patches) and the
+        loss terms, from one forward pass of each network."""
+        assert self.adversary is not None
+        average = lambda x: tf.nn.compute_average_loss(  # noqa: E731
+            tf.cast(x, tf.float32), global_batch_size=self.global_batch
+        )
+        bce = tf.nn.sigmoid_cross_entropy_with_logits
+        with tf.GradientTape(persistent=True) as tape:
+            sr = self.model(lr, training=True)
+            real = tf.cast(self.discriminator(hr, training=True), tf.float32)[:, 0]
+            fake = tf.cast(self.discriminator(sr, training=True), tf.float32)[:, 0]
+            content = tf.cast(self._loss(hr, sr), tf.float32)
+            fooled = bce(labels=tf.ones_like(fake), logits=fake)  # −log D(G(x))
+            g_loss = average(content + self.adversary.weight * fooled)
+            d_each = bce(labels=tf.ones_like(real), logits=real)
+            d_each += bce(labels=tf.zeros_like(fake), logits=fake)
+            d_loss = average(d_each)
+            g_scaled = self.optimizer.scale_loss(g_loss)
+            d_scaled = self.d_optimizer.scale_loss(d_loss)
+        g_grads = tape.gradient(g_scaled, self.model.trainable_variables)
+        d_grads = tape.gradient(d_scaled, self.discriminator.trainable_variables)
+        terms = {
+            "content": average(content), "adversarial": average(fooled),
+            "discriminator": d_loss, "d_real": average(tf.sigmoid(real)),
+            "d_fake": average(tf.sigmoid(fake)),
+        }  # fmt: skip
+        return g_loss, (g_grads, d_grads, terms)
 
     def _loss_and_gradients(self, lr: Any, hr: Any) -> tuple[Any, Any]:
         with tf.GradientTape() as tape:
@@ -208,11 +276,17 @@ class DistributedStep:
             scaled = self.optimizer.scale_loss(loss)
         return loss, tape.gradient(scaled, self.model.trainable_variables)
 
-    def _replica_step(self, lr: Any, hr: Any) -> Any:
+    def _replica_step(self, lr: Any, hr: Any) -> dict[str, Any]:
         loss, grads = self._gradients(lr, hr)
+        terms: dict[str, Any] = {}
+        if self.adversary is not None:
+            grads, d_grads, terms = grads
+            self.d_optimizer.apply_gradients(
+                zip(d_grads, self.discriminator.trainable_variables, strict=True)
+            )
         grads = self._clip(grads)
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables, strict=True))
-        return loss
+        return {"loss": loss, **terms}
 
     def _clip(self, grads: list[Any]) -> list[Any]:
         """Clip the *global* gradient (see the module docstring); unchanged without clipping."""
@@ -236,10 +310,12 @@ class DistributedStep:
             grads = [tf.clip_by_value(g, -bound, bound) for g in grads]
         return [g / replicas for g in grads] if replicas > 1 else grads
 
-    def _distributed(self, lr: Any, hr: Any) -> Any:
-        losses = self.strategy.run(self._replica_step, args=(lr, hr))
+    def _distributed(self, lr: Any, hr: Any) -> dict[str, Any]:
+        shares = self.strategy.run(self._replica_step, args=(lr, hr))
         self.step.assign_add(1)
-        return self.strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None)
+        # each replica's share is of the global mean: their sum is the mean
+        return {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
+                for k, v in shares.items()}  # fmt: skip
 
     def distribute(self, dataset: tf.data.Dataset) -> Any:
         """The strategy's view of a dataset batched by the *global* batch size.
@@ -262,5 +338,8 @@ class DistributedStep:
             self.supervision.assign(max(0.0, 1.0 - step / decay))
 
     def __call__(self, lr: Any, hr: Any) -> Any:
-        """One step on a (distributed) batch; returns the global mean loss."""
-        return self._step(lr, hr)
+        """One step on a (distributed) batch; returns the global mean loss (the generator's,
+        for an adversarial model: its other terms are in ``terms``)."""
+        out = self._step(lr, hr)
+        self.terms = {k: v for k, v in out.items() if k != "loss"}
+        return out["loss"]

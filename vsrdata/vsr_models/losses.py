@@ -8,6 +8,13 @@
   SRCNN project trained with; it weighs every example's improvement by its current quality.
 - ``dssim``: 1 - SSIM (Wang et al. 2004: 11×11 Gaussian window, σ 1.5, K1 0.01, K2 0.03, data
   range 1), the mean over channels; needs targets of at least 11×11 pixels.
+- ``vgg54``: SRGAN's content loss (Ledig et al., CVPR 2017): the MSE between VGG19 φ5,4
+  feature maps of the prediction and of the target, each map rescaled by 1/12.75 (the
+  paper's factor; on the features, so the loss is 1/12.75² of the raw feature MSE, the 0.0061
+  of the authors' TensorFlow code). The ImageNet weights are a local file: the Keras
+  ``vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5`` (or any VGG19 notop weights file
+  Keras loads); images go in as Keras's VGG preprocessing has them (BGR, 0–255, ImageNet
+  channel means subtracted).
 
 Models that work on luma (``ModelSpec.colour == "y"``) are trained on Y of their output and
 of the target (:func:`loss_on_y`): their Cb/Cr come from bicubic and carry no gradient.
@@ -16,15 +23,21 @@ of the target (:func:`loss_on_y`): their Cb/Cr come from bicubic and carry no gr
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import tensorflow as tf
 
+from vsrdata.errors import UsageError
 from vsrdata.vsr_models.layers import luma
+from vsrdata.vsr_models.registry import VGG_WEIGHTS_NEEDED
 
 DUF_HUBER_DELTA = 0.01
 CHARBONNIER_EPS = 1e-3
 PSNR_FLOOR_MSE = 1e-10  # a perfect example would make 1/PSNR's gradient undefined
+VGG_LAYER = "block5_conv4"  # φ5,4: after the fourth convolution's ReLU, before pool 5
+VGG_RESCALE = 1.0 / 12.75
+IMAGENET_MEAN_BGR = (103.939, 116.779, 123.68)  # Keras's "caffe" preprocessing of VGG
 
 
 def _error(y_true: Any, y_pred: Any) -> Any:
@@ -76,6 +89,43 @@ def dssim_per_example(y_true: Any, y_pred: Any) -> Any:
     )  # fmt: skip
 
 
+def vgg_features(weights: str | Path) -> Any:
+    """VGG19 up to φ5,4 with the weights in the file ``weights``, frozen: [B, H, W, 3]
+    preprocessed images -> [B, H/16, W/16, 512]."""
+    import keras
+
+    path = Path(weights)
+    if not path.is_file():
+        raise UsageError(f"--vgg-weights {path}: no such file")
+    try:
+        vgg = keras.applications.VGG19(include_top=False, weights=str(path),
+                                       input_shape=(None, None, 3))  # fmt: skip
+    except (ValueError, OSError, KeyError, TypeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UsageError(f"--vgg-weights {path} are not VGG19 weights without the top (the "
+                         f"Keras notop HDF5): {first}") from None  # fmt: skip
+    net = keras.Model(vgg.input, vgg.get_layer(VGG_LAYER).output, name="vgg19_phi54")
+    net.trainable = False
+    return net
+
+
+def vgg_feature_loss(weights: str | Path) -> Callable[[Any, Any], Any]:
+    """SRGAN's ``vgg54`` content loss per example (see the module docstring); builds the
+    network now (inside a distribution strategy's scope, so that it is mirrored)."""
+    net = vgg_features(weights)
+    mean = tf.constant(IMAGENET_MEAN_BGR, tf.float32)
+
+    def phi(images: Any) -> Any:
+        bgr = tf.cast(images, tf.float32)[..., ::-1] * 255.0 - mean
+        return net(bgr, training=False) * VGG_RESCALE
+
+    def per_example(y_true: Any, y_pred: Any) -> Any:
+        err = phi(y_pred) - phi(y_true)
+        return _mean(err * err)
+
+    return per_example
+
+
 PER_EXAMPLE: dict[str, Callable[[Any, Any], Any]] = {
     "huber": huber_per_example,
     "mse": mse_per_example,
@@ -84,13 +134,18 @@ PER_EXAMPLE: dict[str, Callable[[Any, Any], Any]] = {
     "inv-psnr": inv_psnr_per_example,
     "dssim": dssim_per_example,
 }
-LOSSES = tuple(PER_EXAMPLE)
+LOSSES = (*PER_EXAMPLE, "vgg54")
 
 
-def per_example_loss(name: str) -> Callable[[Any, Any], Any]:
-    """The per-example loss ``name`` (one of :data:`LOSSES`)."""
+def per_example_loss(name: str, vgg_weights: str | None = None) -> Callable[[Any, Any], Any]:
+    """The per-example loss ``name`` (one of :data:`LOSSES`); ``vgg54`` reads
+    ``vgg_weights``."""
+    if name == "vgg54":
+        if not vgg_weights:
+            raise UsageError(VGG_WEIGHTS_NEEDED)
+        return vgg_feature_loss(vgg_weights)
     if name not in PER_EXAMPLE:
-        raise ValueError(f"unknown loss {name!r}; known: {', '.join(PER_EXAMPLE)}")
+        raise ValueError(f"unknown loss {name!r}; known: {', '.join(LOSSES)}")
     return PER_EXAMPLE[name]
 
 

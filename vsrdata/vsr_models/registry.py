@@ -28,8 +28,14 @@ from vsrdata.errors import UsageError
 
 COLOURS = ("rgb", "y")  # y: the network sees luma; Cb/Cr come from bicubic
 UPSAMPLING = ("pre", "post")  # pre: refines a bicubic upscale; post: upsamples itself
-LOSSES = ("huber", "mse", "l1", "charbonnier", "inv-psnr", "dssim")  # vsr_models.losses
+# vsr_models.losses; vgg54 needs VGG19 weights (--vgg-weights)
+LOSSES = ("huber", "mse", "l1", "charbonnier", "inv-psnr", "dssim", "vgg54")
 OPTIMIZERS = ("adam", "adamw", "sgd", "adagrad")
+VGG_WEIGHTS_NEEDED = (
+    "the vgg54 loss (SRGAN's) compares VGG19 features, and vsrdata downloads no VGG19 "
+    "ImageNet weights: give --vgg-weights PATH, the Keras file "
+    "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5, or train SRGAN-MSE with --loss mse"
+)
 
 # name -> the module whose SPECS define it (one line per model file)
 MODULES: dict[str, str] = {
@@ -46,6 +52,7 @@ MODULES: dict[str, str] = {
     "srresnet": "vsrdata.vsr_models.srresnet",
     "drcn": "vsrdata.vsr_models.drcn",
     "vespcn": "vsrdata.vsr_models.vespcn",
+    "srgan": "vsrdata.vsr_models.srgan",
 }
 
 
@@ -59,6 +66,16 @@ class Supervised(NamedTuple):
     output: Any
     intermediate: tuple[Any, ...] = ()
     auxiliary: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class Adversary:
+    """A discriminator the network trains against (SRGAN): ``builder(hr, [synchronized_bn])``
+    maps an HR patch input [B, H, W, 3] in [0, 1] to [B, 1] logits that it is real; the
+    generator's loss adds ``weight`` × −log D(G(x)) to its content loss."""
+
+    builder: Callable[..., Any]
+    weight: float = 1e-3
 
 
 @dataclass(frozen=True)
@@ -134,6 +151,8 @@ class ModelSpec:
     # the option that holds N neighbours on each side (the window is then 2N+1 frames, and
     # ``frames`` is the default's); None: the window is always ``frames``
     frames_option: str | None = None
+    # trained against a discriminator (the exported model is the generator alone)
+    adversary: Adversary | None = None
 
     def __post_init__(self) -> None:
         if self.frames not in (1, 3, 5, 7):
@@ -216,11 +235,12 @@ class ModelSpec:
     def describe(self) -> dict[str, Any]:
         """A JSON-able summary (``vsrdata models``, manifests)."""
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-               if f.name not in ("builder", "options", "recipe", "paper")}  # fmt: skip
+               if f.name not in ("builder", "options", "recipe", "paper", "adversary")}  # fmt: skip
         out["scales"] = list(self.scales)
         out["paper"] = self.paper.cite() if self.paper else None
         out["options"] = {k: o.default for k, o in self.options.items()}
         out["trainable"] = self.trainable
+        out["adversarial"] = self.adversary is not None
         return out
 
 

@@ -60,13 +60,15 @@ def srresnet(lr: Any, scale: int = 4, blocks: int = BLOCKS, synchronized_bn: boo
 # the 9×9 head, two 3×3 per block (at most 16), the body conv, the first upsampling conv,
 # and the second and the 9×9 tail in LR pixels (rounded up)
 RADIUS = 4 + 2 * BLOCKS + 1 + 1 + 1 + 2
+BLOCK_OPTIONS = {
+    "blocks": Option(BLOCKS, "residual blocks B (the paper's 16)", minimum=1, maximum=BLOCKS)
+}
 
 SPECS = [
     ModelSpec(
         "srresnet", srresnet, 1, PAPER, colour="rgb", upsampling="post", radius=RADIUS,
         batch_norm=True,
-        options={"blocks": Option(BLOCKS, "residual blocks B (the paper's 16)", minimum=1,
-                                  maximum=BLOCKS)},
+        options=BLOCK_OPTIONS,
         # the paper: Adam (β1 0.9) at 1e-4 for 10⁶ updates, batch 16 of 96×96 HR crops, MSE
         recipe=Recipe(loss="mse", optimizer="adam", lr=1e-4, schedule="constant",
                       batch_size=16, patch=24, epochs=1000.0,

@@ -166,13 +166,14 @@ class TrainingRun:
             adjustable=self.budget is not None,
         )  # fmt: skip
         self.schedule = schedule
+        self.stored_patch = int(index["build"]["patch"])  # the dataset's LR crop side
         self.trainer = DistributedStep(
             self.strategy, config.model, config.scale, config.batch_size, schedule,
             config.precision, config.jit, config.model_options, config.optimization(),
+            hr_patch=(config.patch or self.stored_patch) * config.scale,
         )  # fmt: skip
-        self.checkpoint = tf.train.Checkpoint(
-            model=self.trainer.model, optimizer=self.trainer.optimizer, step=self.trainer.step
-        )
+        # the model, its optimizer, the step, and an adversary's network and optimizer
+        self.checkpoint = tf.train.Checkpoint(step=self.trainer.step, **self.trainer.checkpointed())
         scratch = None if self.chief else Path(tempfile.mkdtemp(prefix="vsrdata-worker-ckpt-"))
         self.scratch = scratch
         self.manager = tf.train.CheckpointManager(
@@ -181,7 +182,6 @@ class TrainingRun:
         self._predict: Any = None
         self._plain: keras.Model | None = None
         self.val_seconds = 0.0  # the longest validation so far (a --time-budget's end cost)
-        self.stored_patch = int(index["build"]["patch"])  # the dataset's LR crop side
         self._plain_step = -1
         self.writer = (
             tf.summary.create_file_writer(str(self.folder.logs))
@@ -349,6 +349,7 @@ class TrainingRun:
         self.progress(Start("steps", self.total, done=start))
         step, last_val = start, None
         recent: list[float] = []
+        terms: dict[str, list[float]] = {}  # an adversarial model's loss terms, as ``recent``
         stopped, began = False, time.perf_counter()
         while step < self.total:
             self.trainer.set_supervision(step, self.total)
@@ -360,11 +361,16 @@ class TrainingRun:
             self.replan(step)
             rate = float(self.schedule(step - 1))
             self.progress(Advance("steps"))
-            self.progress(Metrics("train", step, {"loss": loss, "learning_rate": rate}))
+            extra = {k: float(v) for k, v in self.trainer.terms.items()}
+            for key, value in extra.items():
+                terms[key] = [*terms.get(key, [])[-(config.log_every - 1) :], value]
+            self.progress(Metrics("train", step, {"loss": loss, "learning_rate": rate, **extra}))
             if step % config.log_every == 0:
                 with self.writer.as_default(step=step):
                     tf.summary.scalar("train/loss", float(np.mean(recent)))
                     tf.summary.scalar("train/learning_rate", rate)
+                    for key, values in terms.items():
+                        tf.summary.scalar(f"train/{key}", float(np.mean(values)))
             stopping = self.stop.is_set() and _num_workers(self.strategy) == 1
             if step % config.ckpt_every == 0 or step == self.total or stopping:
                 self.save(step)
