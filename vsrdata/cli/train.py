@@ -1,4 +1,5 @@
-"""``vsrdata train`` and ``vsrdata convert-duf``: argument parsing and display only.
+"""``vsrdata train``, ``finetune``, ``models`` and ``convert-duf``: argument parsing and
+display only.
 
 Registered on :data:`vsrdata.cli.app`; the logic is in :mod:`vsrdata.vsr_models`.
 TensorFlow is imported inside the commands, so ``vsrdata --help`` stays fast.
@@ -43,6 +44,11 @@ class _TrainBars(Bars):
             )
 
 
+def _names(text: str | None) -> tuple[str, ...] | None:
+    """'a, b' -> ('a', 'b'); None stays None."""
+    return tuple(n.strip() for n in text.split(",") if n.strip()) if text else None
+
+
 def _stop_on_signals() -> threading.Event:
     """SIGINT/SIGTERM ask the run to stop after the current step with a checkpoint."""
     stop = threading.Event()
@@ -62,13 +68,26 @@ def _stop_on_signals() -> threading.Event:
 def train(
     dataset: Annotated[Path, typer.Argument(help="Dataset folder made by `vsrdata build`.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Run folder (re-run to resume).")],
-    model: Annotated[str, typer.Option(help="A trainable model (see `vsrdata models`).")] = (
-        "duf-16l"
-    ),
+    model: Annotated[
+        str | None,
+        typer.Option(help="A trainable model (`vsrdata models`); default duf-16l or --init's."),
+    ] = None,
+    init: Annotated[
+        Path | None,
+        typer.Option(help="Start from this .keras model's weights (its model and scale too)."),
+    ] = None,
+    categories: Annotated[
+        str | None, typer.Option(help="Train and validate on these categories only, e.g. a,b.")
+    ] = None,
+    exclude_categories: Annotated[
+        str | None, typer.Option(help="Leave out these categories, e.g. a,b.")
+    ] = None,
     model_option: Annotated[
         list[str] | None, typer.Option(help="NAME=VALUE, an option of the model; repeatable.")
     ] = None,
-    scale: Annotated[int, typer.Option(help=f"Upscaling factor: {_choices(SCALES)}.")] = 4,
+    scale: Annotated[
+        int | None, typer.Option(help=f"Upscaling factor: {_choices(SCALES)}; default 4.")
+    ] = None,
     preset: Annotated[
         str | None, typer.Option(help=f"{_choices(PRESETS)}; options given win.")
     ] = None,
@@ -95,6 +114,12 @@ def train(
     vgg_weights: Annotated[
         Path | None,
         typer.Option(help="VGG19 notop weights (Keras HDF5) for --loss vgg54 (SRGAN's)."),
+    ] = None,
+    track: Annotated[
+        str | None, typer.Option(help="Also log to: mlflow (parameters, metrics, models).")
+    ] = None,
+    tracking_uri: Annotated[
+        str | None, typer.Option(help="MLflow tracking URI (default: ./mlruns).")
     ] = None,
     schedule: Annotated[str | None, typer.Option(help=_choices(SCHEDULES))] = None,
     warmup: Annotated[int | None, typer.Option(help="Linear warm-up steps.")] = None,
@@ -131,11 +156,14 @@ def train(
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, got {format!r}")
     config = TrainConfig.from_options(
         preset=preset, dataset=str(dataset), out=str(out_dir), model=model,
-        model_options=parse_options(model_option or []), scale=scale,
+        model_options=parse_options(model_option or []) or None, scale=scale,
+        init=str(init) if init else None, categories=_names(categories),
+        exclude_categories=_names(exclude_categories),
         steps=steps, epochs=epochs, time_budget=parse_duration(time_budget),
         batch_size=batch_size, patch=patch, lr=lr, loss=loss, optimizer=optimizer,
         momentum=momentum, weight_decay=weight_decay, clip_norm=clip_norm,
-        vgg_weights=str(vgg_weights) if vgg_weights else None,
+        vgg_weights=str(vgg_weights) if vgg_weights else None, track=track,
+        tracking_uri=tracking_uri,
         schedule=schedule, warmup=warmup, ckpt_every=ckpt_every, val_every=val_every,
         val_samples=val_samples, calibrate_batches=calibrate_batches, seed=seed,
         strategy=strategy, format=format,
@@ -233,3 +261,74 @@ def models(
     out.print(table)
     out.print("bicubic, the baseline of every eval, is MATLAB imresize of the uint8 centre frame "
               "(no model file)")  # fmt: skip
+
+
+@app.command()
+def finetune(
+    video: Annotated[
+        Path, typer.Argument(help="The video (a file or a frame folder) to learn from.")
+    ],
+    model: Annotated[Path, typer.Option(help="A trained .keras model (with its manifest).")],
+    out_file: Annotated[Path, typer.Option("--out", help="The fine-tuned .keras model.")],
+    every: Annotated[
+        int | None, typer.Option(help="Take every Nth frame as HR (default: the keyframes).")
+    ] = None,
+    scenes: Annotated[
+        int | None, typer.Option(help="Or: the middle frames of up to N shots, spread out.")
+    ] = None,
+    max_frames: Annotated[int, typer.Option(help="At most this many HR frames.")] = 32,
+    steps: Annotated[int, typer.Option(help="Fine-tuning steps.")] = 200,
+    time_budget: Annotated[
+        str | None, typer.Option(help="Or stop earlier, within e.g. 90s, 4m.")
+    ] = None,
+    lr: Annotated[
+        float | None, typer.Option(help="Learning rate (default: a tenth of the recipe's).")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="Crops per step.")] = 4,
+    patch: Annotated[int, typer.Option(help="LR crop side.")] = 16,
+    degradation: Annotated[
+        str | None, typer.Option(help="bd | bi (default: the model's, from its manifest).")
+    ] = None,
+    eval_hr: Annotated[
+        Path | None,
+        typer.Option(help="The video's true HR frames: score pretrained against fine-tuned."),
+    ] = None,
+    report: Annotated[Path | None, typer.Option(help="With --eval-hr: write the report.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the crops and augmentation.")] = 0,
+) -> None:
+    """Self-transfer: fine-tune a model on a video's own frames, then `vsrdata upscale` it."""
+    from vsrdata.vsr_models.config import parse_duration
+    from vsrdata.vsr_models.finetune import FinetuneConfig
+
+    if every is not None and scenes is not None:
+        raise UsageError("give --every or --scenes, not both")
+    select = "every" if every is not None else "scenes" if scenes is not None else "keyframes"
+    config = FinetuneConfig(
+        video=str(video), model=str(model), out=str(out_file), select=select,
+        every=every or 10, scenes=scenes or 8, max_frames=max_frames, steps=steps,
+        time_budget=parse_duration(time_budget), lr=lr, batch_size=batch_size, patch=patch,
+        degradation=degradation, seed=seed, eval_hr=str(eval_hr) if eval_hr else None,
+        report=str(report) if report else None,
+    )  # fmt: skip
+    config.validate()
+    load_tensorflow()
+    from vsrdata.vsr_models.finetune import finetune as run_finetune
+
+    stop = _stop_on_signals()
+    with _TrainBars() as bars:
+        result = run_finetune(config, bars, stop)
+    out.print(f"fine-tuned {result.steps} steps in {result.seconds:.1f} s on {len(result.frames)} "
+              f"frames ({result.selection}; loss {result.first_loss:.5f} -> "
+              f"{result.last_loss:.5f}): {result.out}", soft_wrap=True)  # fmt: skip
+    if result.evaluation:
+        e = result.evaluation
+        table = Table("", "bicubic", "pretrained", "fine-tuned", box=None)
+        table.add_row(
+            "PSNR-Y (dB)",
+            *(f"{e[f'psnr:{m}']:.2f}" for m in ("bicubic", "pretrained", "finetuned")),
+        )
+        table.add_row(
+            "SSIM-Y", *(f"{e[f'ssim:{m}']:.4f}" for m in ("bicubic", "pretrained", "finetuned"))
+        )
+        out.print(table)
+        out.print(f"fine-tuning gained {e['gain_db']:+.2f} dB on {e['frames_scored']} frames")

@@ -23,6 +23,7 @@ from typing import Any
 from vsrdata.errors import UsageError
 from vsrdata.vsr_models import registry
 from vsrdata.vsr_models.registry import LOSSES, OPTIMIZERS, SCALES, VGG_WEIGHTS_NEEDED
+from vsrdata.vsr_models.tracking import require as require_tracker
 
 SCHEDULES = ("step", "cosine", "constant")
 STRATEGIES = ("auto", "one-device", "mirrored", "multi-worker")
@@ -52,6 +53,7 @@ RUN_IDENTITY = (
     "model", "model_options", "scale", "batch_size", "patch", "lr", "schedule", "warmup",
     "decay_epochs", "decay_factor", "seed", "precision", "format", "shuffle_buffer", "time_budget",
     "loss", "optimizer", "momentum", "weight_decay", "clip_norm", "clip_adjustable",
+    "init", "categories", "exclude_categories",
 )  # fmt: skip
 
 
@@ -66,6 +68,25 @@ class Optimization:
     clip_norm: float | None = None
     clip_adjustable: float | None = None
     vgg_weights: str | None = None  # the vgg54 loss's VGG19 weights file
+
+
+def init_options(path: str, given: dict[str, Any]) -> dict[str, Any]:
+    """What ``--init PATH`` implies unless given: its manifest's model and scale, and its
+    options when the model is the same (SRGAN may start from an SRResNet: other options
+    are the new model's)."""
+    from vsrdata.vsr_models.manifest import read_manifest
+
+    if not Path(path).is_file():
+        raise UsageError(f"--init {path}: no such file")
+    manifest = read_manifest(path)
+    if manifest is None:
+        if "model" not in given:
+            raise UsageError(f"--init {path} has no vsrdata manifest: give --model and --scale")
+        return {}
+    implied = {"model": given.get("model", manifest["model"]), "scale": manifest["scale"]}
+    if implied["model"] == manifest["model"]:
+        implied["model_options"] = manifest.get("options") or {}
+    return implied
 
 
 def parse_duration(text: str | float | None) -> float | None:
@@ -99,6 +120,14 @@ class TrainConfig:
     clip_norm: float | None = None  # global gradient norm
     clip_adjustable: float | None = None  # VDSR: each gradient element to ±θ / learning rate
     vgg_weights: str | None = None  # VGG19 notop weights for the vgg54 loss (SRGAN's)
+    # a .keras model whose weights the run starts from (its model, options and scale are the
+    # run's unless given)
+    init: str | None = None
+    categories: tuple[str, ...] = ()  # train (and validate) on these only; () = all
+    exclude_categories: tuple[str, ...] = ()
+    track: str | None = None  # "mlflow": log to MLflow as well as TensorBoard
+    tracking_uri: str | None = None  # None: ./mlruns
+    experiment: str = "vsrdata"  # the MLflow experiment
     schedule: str = "step"
     warmup: int = 0  # linear warm-up steps
     decay_epochs: float = 10.0  # step schedule: multiply by decay_factor every decay_epochs
@@ -128,12 +157,15 @@ class TrainConfig:
         if preset is not None and preset not in PRESETS:
             raise UsageError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
         values = dict(PRESETS[preset]) if preset else {}
+        given = {k: v for k, v in options.items() if v is not None}
+        if given.get("init"):  # the model, its options and scale of the initial weights
+            given = {**init_options(given["init"], given), **given}
         if preset == "paper":
-            recipe = registry.spec(options.get("model") or cls.model).recipe
+            recipe = registry.spec(given.get("model") or cls.model).recipe
             if recipe is None:
-                raise UsageError(f"{options.get('model')} has no training recipe")
+                raise UsageError(f"{given.get('model')} has no training recipe")
             values.update(recipe.preset())
-        values.update({k: v for k, v in options.items() if v is not None})
+        values.update(given)
         if "steps" in options and options["steps"] is not None:
             values.pop("epochs", None)
         elif "epochs" in options and options["epochs"] is not None:
@@ -141,13 +173,16 @@ class TrainConfig:
         unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise UsageError(f"unknown training options: {', '.join(sorted(unknown))}")
-        values["devices"] = tuple(values.get("devices") or ())
+        for key in ("devices", "categories", "exclude_categories"):
+            values[key] = tuple(values.get(key) or ())
         config = cls(preset=preset, **values)
         config.validate()
         return config
 
     def validate(self) -> None:
         spec = registry.spec(self.model)
+        if self.init is not None and not Path(self.init).is_file():
+            raise UsageError(f"--init {self.init}: no such file")
         if not spec.trainable:
             choices = ", ".join(registry.trainable())
             raise UsageError(f"{self.model} has nothing to train; --model is one of {choices}")
@@ -184,6 +219,8 @@ class TrainConfig:
             if spec.colour != "rgb":
                 raise UsageError(f"the vgg54 loss compares RGB images; {self.model} works on "
                                  f"luma: choose another --loss")  # fmt: skip
+        if self.track is not None:
+            require_tracker(self.track)
         if self.optimizer not in OPTIMIZERS:
             raise UsageError(
                 f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}"

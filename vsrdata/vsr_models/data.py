@@ -116,9 +116,39 @@ def block_shuffle(ds: tf.data.Dataset, size: int, seed: Any) -> tf.data.Dataset:
     return ds.batch(size).enumerate().flat_map(_plain(permute))
 
 
-def split_samples(index: dict[str, Any], split: str) -> int:
-    """Samples of ``split`` in a dataset index (0 when absent)."""
-    return int(index["splits"].get(split, {}).get("samples", 0))
+def split_samples(
+    index: dict[str, Any], split: str, categories: tuple[str, ...] | None = None
+) -> int:
+    """Samples of ``split`` in a dataset index (0 when absent), of ``categories`` only
+    (None: all)."""
+    part = index["splits"].get(split, {})
+    if categories is None:
+        return int(part.get("samples", 0))
+    counts = part.get("categories", {})
+    return sum(int(counts.get(c, {}).get("samples", 0)) for c in categories)
+
+
+def choose_categories(
+    index: dict[str, Any], include: tuple[str, ...] = (), exclude: tuple[str, ...] = ()
+) -> tuple[str, ...] | None:
+    """The categories a run reads: ``include`` (every one when empty) less ``exclude``,
+    sorted; None when that is every category of the dataset (no filtering). A name the
+    dataset does not have is an error that lists the ones it has."""
+    known = sorted(index.get("categories", {}))
+    for name in (*include, *exclude):
+        if name not in known:
+            raise UsageError(f"the dataset has no category {name!r}; it has "
+                             f"{', '.join(known) or 'none'}")  # fmt: skip
+    chosen = [c for c in (sorted(set(include)) or known) if c not in set(exclude)]
+    if not chosen:
+        raise UsageError("--categories and --exclude-categories leave no category to train on")
+    return None if chosen == known else tuple(chosen)
+
+
+def _of_categories(categories: tuple[str, ...] | None) -> Any:
+    """A predicate on parsed records: its category is one of ``categories``."""
+    names = tf.constant(list(categories or ()), tf.string)
+    return _plain(lambda rec, *_: tf.reduce_any(tf.equal(rec["category"], names)))
 
 
 def training_stream(
@@ -132,9 +162,11 @@ def training_stream(
     shuffle_buffer: int = 1024,
     split: str = "train",
     frames: int | None = None,
+    categories: tuple[str, ...] | None = None,
 ) -> tf.data.Dataset:
     """Endless shuffled, augmented batches of (lr [B, T, p, p, 3], hr [B, p·s, p·s, 3]),
-    T the centre ``frames`` of the dataset's windows (all of them when None).
+    T the centre ``frames`` of the dataset's windows (all of them when None), of the samples
+    of ``categories`` (all when None: see :func:`choose_categories`).
 
     The order is a pure function of ``seed`` and the position: epoch ``e`` shuffles the shard
     files and the records with seeds derived from (seed, e), and sample ``k`` of the run is
@@ -143,9 +175,10 @@ def training_stream(
     the stream from 0, and resuming skips at most one epoch of *undecoded* records.
     """
     index = load_index(path)
-    n = split_samples(index, split)
+    n = split_samples(index, split, categories)
     if n == 0:
-        raise UsageError(f"{path} has no {split} samples to train on")
+        which = f" of {', '.join(categories)}" if categories else ""
+        raise UsageError(f"{path} has no {split} samples{which} to train on")
     build = index["build"]
     scale, stored = int(build["scale"]), int(build["patch"])
     if patch is not None and patch > stored:
@@ -158,6 +191,8 @@ def training_stream(
     def epoch(e: Any) -> tf.data.Dataset:
         epoch_seed = tf.stack([tf.constant(seed, tf.int64), e])
         records, decode = encoded_records(path, split, format, file_seed=epoch_seed)
+        if categories is not None:  # before shuffling: positions count the chosen samples
+            records = records.filter(_of_categories(categories))
         records = block_shuffle(records, shuffle_buffer, epoch_seed)
         skip = tf.where(e == first_epoch, tf.constant(offset, tf.int64), tf.constant(0, tf.int64))
         position = tf.data.Dataset.range(e * n + skip, (e + 1) * n)
@@ -184,10 +219,18 @@ def eval_data(
     limit: int | None = None,
     format: str | None = None,
     frames: int | None = None,
+    categories: tuple[str, ...] | None = None,
 ) -> tf.data.Dataset:
-    """Batches of (lr, hr) float32 in [0, 1] in dataset order, the first ``limit`` samples;
-    lr holds the centre ``frames`` of each window (all when None)."""
-    ds = read(path, split, format)
+    """Batches of (lr, hr) float32 in [0, 1] in dataset order, the first ``limit`` samples
+    (of ``categories`` only, unless None); lr holds the centre ``frames`` of each window (all
+    when None)."""
+    if categories is None:
+        ds = read(path, split, format)
+    else:
+        chosen = _of_categories(categories)
+        ds = read(path, split, format, with_metadata=True)
+        ds = ds.filter(_plain(lambda lr, hr, meta: chosen(meta)))
+        ds = ds.map(_plain(lambda lr, hr, meta: (lr, hr)))
     if limit is not None:
         ds = ds.take(limit)
     ds = ds.map(_plain(lambda lr, hr: _to_float(centre_frames(lr, frames), hr)))

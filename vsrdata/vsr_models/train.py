@@ -31,14 +31,21 @@ import tensorflow as tf
 from vsrdata import __version__
 from vsrdata.common.progress import Advance, Metrics, Note, Reporter, Start, silent
 from vsrdata.errors import TrainingError, UsageError
+from vsrdata.evaluate.infer import load_model
 from vsrdata.shards.index import index_sha256
 from vsrdata.vsr_models.config import TrainConfig
-from vsrdata.vsr_models.data import check_dataset, split_samples, training_stream
+from vsrdata.vsr_models.data import (
+    check_dataset,
+    choose_categories,
+    split_samples,
+    training_stream,
+)
 from vsrdata.vsr_models.distribute import DistributedStep, make_strategy, precision_policy
 from vsrdata.vsr_models.registry import build_model
 from vsrdata.vsr_models.registry import spec as model_spec
 from vsrdata.vsr_models.run_folder import RunFolder, dataset_fingerprint
 from vsrdata.vsr_models.schedules import LearningRate
+from vsrdata.vsr_models.tracking import make_tracker
 from vsrdata.vsr_models.validation import Validator, ValResult, recalibrate_batch_norm
 
 log = logging.getLogger(__name__)
@@ -82,6 +89,20 @@ def weights_digest(weights: list[Any]) -> str:
     for w in weights:
         digest.update(np.ascontiguousarray(w).tobytes())
     return digest.hexdigest()
+
+
+def _init_record(path: str | None) -> dict[str, Any] | None:
+    """What an exported model says it started from: the file, its digest, and what that
+    file's manifest says it was."""
+    if path is None:
+        return None
+    from vsrdata.common.files import sha256_file
+    from vsrdata.vsr_models.manifest import read_manifest
+
+    before = read_manifest(path) or {}
+    keys = ("model", "options", "scale", "dataset", "dataset_sha256", "steps", "categories")
+    return {"path": str(path), "sha256": sha256_file(path),
+            **{k: before[k] for k in keys if k in before}}  # fmt: skip
 
 
 def _num_workers(strategy: Any) -> int:
@@ -134,12 +155,16 @@ class TrainingRun:
         # the centre frames of each window the model reads
         self.frames = model_spec(config.model).window(config.model_options)
         index = check_dataset(config.dataset, config.scale, self.frames)
-        self.train_samples = split_samples(index, "train")
+        # --categories / --exclude-categories (None: every sample)
+        self.categories = choose_categories(index, config.categories, config.exclude_categories)
+        self.train_samples = split_samples(index, "train", self.categories)
         if self.train_samples == 0:
-            raise UsageError(f"{config.dataset} has no train split to train on")
-        self.has_val = split_samples(index, "val") > 0
+            which = f" of {', '.join(self.categories)}" if self.categories else ""
+            raise UsageError(f"{config.dataset} has no train samples{which} to train on")
+        self.has_val = split_samples(index, "val", self.categories) > 0
         self.degradation = index.get("build", {}).get("degradation")
         self.dataset_sha256: str | None = None
+        self.init_record = _init_record(config.init)
         self.total = config.total_steps(self.train_samples)
         # the strategy first: multi-worker collectives must be set up before TF starts
         self.strategy = make_strategy(config.strategy, config.devices or None)
@@ -155,6 +180,10 @@ class TrainingRun:
         self.folder = RunFolder(config.out, self.chief)
         policy = precision_policy(config.precision)
         self.folder.claim(config, dataset_fingerprint(index), self.total, policy)
+        self.tracker = make_tracker(
+            config.track if self.chief else None, self.folder.root, config.tracking_uri,
+            config.experiment, Path(config.out).name,
+        )  # fmt: skip
         planned = self.folder.planned_steps()
         self.budget = None
         if config.time_budget and not planned:
@@ -206,6 +235,30 @@ class TrainingRun:
         self.folder.rewind(step)
         return step
 
+    def initialize(self) -> None:
+        """A new run with ``--init``: the model starts from that file's weights (an
+        adversary's discriminator starts afresh)."""
+        path = self.config.init
+        assert path is not None
+        source = load_model(path)
+        theirs = source.get_weights()
+        ours = self.trainer.model.weights
+        have, need = [tuple(w.shape) for w in theirs], [tuple(v.shape) for v in ours]
+        if have != need:
+            pairs = zip(have, need, strict=False)
+            first = next((i for i, (a, b) in enumerate(pairs) if a != b), None)
+            if first is None:
+                where = f"{len(have)} weights against {len(need)}"
+            else:
+                where = f"weight {first} is {have[first]} against {need[first]}"
+            raise UsageError(
+                f"--init {path} ({source.name}) does not fit {self.config.model} with "
+                f"{self.config.model_options or 'its default options'} at "
+                f"x{self.config.scale}: {where}"
+            )
+        self.trainer.model.set_weights(theirs)
+        log.info("initialized %s from %s", self.config.model, path)
+
     def save(self, step: int) -> None:
         self.manager.save(checkpoint_number=step)
 
@@ -234,6 +287,7 @@ class TrainingRun:
                 seed=config.seed + 1,
                 format=config.format,
                 frames=self.frames,
+                categories=self.categories,
             ).take(config.calibrate_batches)
             recalibrate_batch_norm(self._plain, batches)
         return self._plain
@@ -247,7 +301,8 @@ class TrainingRun:
             **model_spec(config.model).identity(config.scale, config.model_options),
             "degradation": self.degradation, "dataset": str(config.dataset),
             "dataset_sha256": self.dataset_sha256, "steps": step, "best": best,
-            "vsrdata": __version__,
+            "categories": list(self.categories) if self.categories else None,
+            "init": self.init_record, "vsrdata": __version__,
         }  # fmt: skip
 
     def validate(self, validator: Validator, step: int) -> ValResult:
@@ -267,6 +322,7 @@ class TrainingRun:
         if is_best:
             self.folder.export(model, "best.keras", self.manifest(step, entry))
             self.folder.mark_best(entry)
+        self.tracker.log_metrics(step, {f"val/{k}": v for k, v in result.as_dict().items()})
         with self.writer.as_default(step=step):
             for key, value in result.as_dict().items():
                 tf.summary.scalar(f"val/{key}", value)
@@ -318,6 +374,8 @@ class TrainingRun:
     def run(self) -> TrainResult:
         config = self.config
         start = self.restore()
+        if start == 0 and config.init:
+            self.initialize()
         validator = (
             Validator(
                 config.dataset,
@@ -325,6 +383,7 @@ class TrainingRun:
                 config.val_samples,
                 format=config.format,
                 frames=self.frames,
+                categories=self.categories,
             )
             if self.has_val
             else None
@@ -335,17 +394,25 @@ class TrainingRun:
             config.dataset, config.batch_size, seed=config.seed,
             start=start * config.batch_size, patch=config.patch, format=config.format,
             shuffle_buffer=config.shuffle_buffer, frames=self.frames,
+            categories=self.categories,
         )  # fmt: skip
         batches = iter(self.trainer.distribute(stream))
         line = (
             f"{self.train_samples} train samples, {self.strategy.num_replicas_in_sync} "
             f"replica(s) on {_num_workers(self.strategy)} worker(s), {self.trainer.policy}"
         )
+        if self.categories:
+            line += f" of {', '.join(self.categories)}"
         if start:
             line = f"resuming at step {start}; " + line
+        elif config.init:
+            line = f"starting from {config.init}; " + line
         if validator:
             line += f"; bicubic val PSNR-Y {validator.bicubic_scores[0]:.2f} dB"
         self.progress(Note(line))
+        self.tracker.log_params(
+            {**config.to_dict(), "dataset_sha256": index_sha256(config.dataset)}
+        )
         self.progress(Start("steps", self.total, done=start))
         step, last_val = start, None
         recent: list[float] = []
@@ -366,6 +433,9 @@ class TrainingRun:
                 terms[key] = [*terms.get(key, [])[-(config.log_every - 1) :], value]
             self.progress(Metrics("train", step, {"loss": loss, "learning_rate": rate, **extra}))
             if step % config.log_every == 0:
+                means = {f"train/{k}": float(np.mean(v)) for k, v in terms.items()}
+                self.tracker.log_metrics(step, {"train/loss": float(np.mean(recent)),
+                                                "train/learning_rate": rate, **means})  # fmt: skip
                 with self.writer.as_default(step=step):
                     tf.summary.scalar("train/loss", float(np.mean(recent)))
                     tf.summary.scalar("train/learning_rate", rate)
@@ -394,6 +464,9 @@ class TrainingRun:
             weights_sha256=weights_digest(self.trainer.model.get_weights()),
         )  # fmt: skip
         self.folder.report({**asdict(result), "config": config.to_dict()})
+        for name in ("best.keras", "model.keras"):
+            self.tracker.log_artifact(self.folder.root / name)
+        self.tracker.end("KILLED" if stopped else "FINISHED")  # KILLED: stopped to resume
         return result
 
     def close(self) -> None:
@@ -419,5 +492,8 @@ def train(
     loop = TrainingRun(config, progress, stop or threading.Event())
     try:
         return loop.run()
+    except BaseException:
+        loop.tracker.end("FAILED")
+        raise
     finally:
         loop.close()

@@ -107,11 +107,13 @@ class Validator:
         format: str | None = None,
         split: str = "val",
         frames: int | None = None,
+        categories: tuple[str, ...] | None = None,
     ) -> None:
         self.scale = scale
         self.lr: list[np.ndarray] = []
         self.hr: list[np.ndarray] = []
-        for lr, hr in eval_data(dataset, split, batch_size, limit, format, frames):
+        data = eval_data(dataset, split, batch_size, limit, format, frames, categories)
+        for lr, hr in data:
             self.lr.append(lr.numpy())
             self.hr.append(to_uint8(hr.numpy()))
         centre = [to_uint8(b[:, b.shape[1] // 2]) for b in self.lr]
