@@ -47,6 +47,9 @@ def test_init_starts_from_the_given_weights(built: Path, tmp_path: Path) -> None
     expected = float(tf.reduce_mean(huber_per_example(hr, load_model(initial)(lr, training=True))))
     assert losses[0] == pytest.approx(expected, rel=1e-5)
 
+    again = train(config)  # the same command again: the run is found complete, not refused
+    assert (again.resumed_from, again.steps) == (2, 2)
+
     manifest = read_manifest(tmp_path / "b" / "model.keras")
     assert manifest is not None and manifest["categories"] == ["pan"]
     init = manifest["init"]

@@ -225,7 +225,7 @@ class PairSampler:
 
     def __init__(
         self, pairs: list[tuple[np.ndarray, np.ndarray]], scale: int, patch: int, corner: bool,
-        seed: int,
+        seed: int, align: int = 1,
     ) -> None:  # fmt: skip
         import tensorflow as tf
 
@@ -236,6 +236,8 @@ class PairSampler:
         # a bd pair is mirrored only with one LR pixel of room around its crop
         self.side = min(patch + 1 if corner else patch, smallest)
         self.patch = min(patch, self.side - 1) if corner and self.side > 8 else self.side
+        # networks with strided layers take crops of a multiple of their alignment
+        self.patch = max(align, self.patch // align * align)
         side, crop = self.side, self.patch
         self._augment = tf.function(
             lambda lr, hr, key: crop_and_augment(lr, hr, key, scale, crop, corner),
@@ -319,7 +321,8 @@ def finetune(
     chosen, how = select_frames(config, frames)
     windows = hr_windows(frames, chosen, spec.window(options))
     pairs = make_pairs(windows, degradation, scale, config.jitter)
-    sampler = PairSampler(pairs, scale, config.patch, degradation in CORNER_ALIGNED, config.seed)
+    sampler = PairSampler(pairs, scale, config.patch, degradation in CORNER_ALIGNED, config.seed,
+                          spec.align)  # fmt: skip
     progress(Note(f"{len(chosen)} frames of {config.video} ({how}) as HR, {len(pairs)} pairs "
                   f"with jitter; {degradation} x{scale}; {sampler.patch}x{sampler.patch} LR "
                   f"patches; lr {lr:g}"))  # fmt: skip

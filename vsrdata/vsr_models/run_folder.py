@@ -39,6 +39,11 @@ def dataset_fingerprint(index: dict[str, Any], split: str = "train") -> str:
     return hashlib.sha256("\n".join(digests).encode()).hexdigest()[:16]
 
 
+def _as_json(value: Any) -> Any:
+    """``value`` as it reads back from JSON."""
+    return json.loads(json.dumps(value))
+
+
 class RunFolder:
     def __init__(self, root: str | Path, chief: bool = True) -> None:
         self.root = Path(root)
@@ -61,11 +66,13 @@ class RunFolder:
         identity = {**config.identity(), "dataset": fingerprint, "policy": policy}
         if config.schedule == "cosine":
             identity["total_steps"] = total_steps  # the curve is laid out over the run
+        identity = _as_json(identity)  # as config.json holds it (tuples are lists there)
         path = self.root / "config.json"
         if path.is_file():
             before = json.loads(path.read_text()).get("identity", {})
             # a field newer than the run's config.json had, at its default, is no change
-            defaults = {f.name: f.default for f in dataclasses.fields(config)}
+            defaults = {f.name: _as_json(f.default) for f in dataclasses.fields(config)
+                        if f.default is not dataclasses.MISSING}  # fmt: skip
             changed = {
                 k: (before.get(k), v)
                 for k, v in identity.items()

@@ -13,6 +13,7 @@ folder by default, or any URI MLflow accepts, such as a tracking server).
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,10 @@ class MlflowTracker:
         from mlflow.tracking import MlflowClient
 
         self.uri = uri or Path("mlruns").resolve().as_uri()
+        if self.uri.startswith("file:") or "://" not in self.uri:
+            # MLflow 3 keeps its folder store in maintenance and asks for this opt-in; a
+            # database or a tracking server (--tracking-uri) needs none
+            os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
         self.client = MlflowClient(tracking_uri=self.uri)
         state_file = folder / STATE
         state = json.loads(state_file.read_text()) if state_file.is_file() else {}
