@@ -41,7 +41,7 @@ def test_init_starts_from_the_given_weights(built: Path, tmp_path: Path) -> None
     train(config, seen)
     # the first step's loss is the initial model's on the run's first batch (training mode:
     # the step's forward pass normalizes with the batch's statistics)
-    from vsrdata.evaluate.infer import load_model
+    from vsrdata.vsr_models.manifest import load_model
 
     lr, hr = next(iter(training_stream(built, 2, seed=7, patch=8, categories=("pan",))))
     expected = float(tf.reduce_mean(huber_per_example(hr, load_model(initial)(lr, training=True))))

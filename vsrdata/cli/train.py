@@ -297,8 +297,8 @@ def finetune(
     seed: Annotated[int, typer.Option(help="Seed of the crops and augmentation.")] = 0,
 ) -> None:
     """Self-transfer: fine-tune a model on a video's own frames, then `vsrdata upscale` it."""
+    from vsrdata.evaluate.finetune import FinetuneConfig
     from vsrdata.vsr_models.config import parse_duration
-    from vsrdata.vsr_models.finetune import FinetuneConfig
 
     if every is not None and scenes is not None:
         raise UsageError("give --every or --scenes, not both")
@@ -312,7 +312,7 @@ def finetune(
     )  # fmt: skip
     config.validate()
     load_tensorflow()
-    from vsrdata.vsr_models.finetune import finetune as run_finetune
+    from vsrdata.evaluate.finetune import finetune as run_finetune
 
     stop = _stop_on_signals()
     with _TrainBars() as bars:

@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 
 from vsrdata.common.images import centre_frames, to_uint8
-from vsrdata.errors import InputError, UsageError
+from vsrdata.errors import UsageError
 from vsrdata.preprocess.degrade import imresize
-from vsrdata.vsr_models.manifest import read_manifest
+from vsrdata.vsr_models.manifest import load_model, read_manifest
 
 TEMPORAL_PADS = ("reflect", "replicate", "zero")
 
@@ -137,21 +137,6 @@ class KerasUpscaler:
 
     def __call__(self, window: np.ndarray) -> np.ndarray:
         return to_uint8(self.float_output(window))
-
-
-def load_model(path: str | Path) -> Any:
-    """A ``.keras`` model saved by vsrdata (its custom layers registered first)."""
-    import keras
-
-    import vsrdata.vsr_models.layers  # noqa: F401  (registers every custom layer)
-
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"model {path} does not exist (give a .keras file or 'bicubic')")
-    try:
-        return keras.models.load_model(path)
-    except Exception as exc:  # Keras raises many kinds for a bad file
-        raise InputError(f"cannot load {path} as a Keras model: {exc}") from None
 
 
 def name_models(specs: list[str] | tuple[str, ...]) -> list[tuple[str, str]]:

@@ -134,6 +134,8 @@ def choose_categories(
     """The categories a run reads: ``include`` (every one when empty) less ``exclude``,
     sorted; None when that is every category of the dataset (no filtering). A name the
     dataset does not have is an error that lists the ones it has."""
+    if not include and not exclude:
+        return None
     known = sorted(index.get("categories", {}))
     for name in (*include, *exclude):
         if name not in known:

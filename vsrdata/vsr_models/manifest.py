@@ -11,6 +11,10 @@ or uploaded, which a sidecar would not. Fields:
 - ``steps``, ``best``: the step exported and the best validation (PSNR-Y against bicubic);
 - ``vsrdata``: the version that wrote it.
 
+- ``categories`` and ``init``: what a run was restricted to and started from (``vsrdata
+  train --categories / --init``); ``finetuned``: the video a model was fine-tuned on
+  (``vsrdata finetune``), its frames, steps and learning rate.
+
 Older files have no manifest: :func:`read_manifest` returns None and callers fall back to
 probing the model.
 """
@@ -21,6 +25,8 @@ import json
 import zipfile
 from pathlib import Path
 from typing import Any
+
+from vsrdata.errors import InputError
 
 ENTRY = "vsrdata-manifest.json"
 
@@ -64,3 +70,18 @@ def save_model(model: Any, path: str | Path, manifest: dict[str, Any] | None = N
         add_manifest(partial, manifest)
     partial.replace(path)
     return path
+
+
+def load_model(path: str | Path) -> Any:
+    """A ``.keras`` model saved by vsrdata (its custom layers registered first)."""
+    import keras
+
+    import vsrdata.vsr_models.layers  # noqa: F401  (registers every custom layer)
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"model {path} does not exist (give a .keras file or 'bicubic')")
+    try:
+        return keras.models.load_model(path)
+    except Exception as exc:  # Keras raises many kinds for a bad file
+        raise InputError(f"cannot load {path} as a Keras model: {exc}") from None

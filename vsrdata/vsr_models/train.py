@@ -31,7 +31,6 @@ import tensorflow as tf
 from vsrdata import __version__
 from vsrdata.common.progress import Advance, Metrics, Note, Reporter, Start, silent
 from vsrdata.errors import TrainingError, UsageError
-from vsrdata.evaluate.infer import load_model
 from vsrdata.shards.index import index_sha256
 from vsrdata.vsr_models.config import TrainConfig
 from vsrdata.vsr_models.data import (
@@ -41,6 +40,7 @@ from vsrdata.vsr_models.data import (
     training_stream,
 )
 from vsrdata.vsr_models.distribute import DistributedStep, make_strategy, precision_policy
+from vsrdata.vsr_models.manifest import load_model
 from vsrdata.vsr_models.registry import build_model
 from vsrdata.vsr_models.registry import spec as model_spec
 from vsrdata.vsr_models.run_folder import RunFolder, dataset_fingerprint

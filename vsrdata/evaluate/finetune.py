@@ -294,11 +294,10 @@ def finetune(
     ``Metrics("train", step, {loss, learning_rate})``; with ``eval_hr``, those of the eval.
     """
     config.validate()
-    from vsrdata.evaluate.infer import load_model
     from vsrdata.vsr_models.config import Optimization
     from vsrdata.vsr_models.data import CORNER_ALIGNED
     from vsrdata.vsr_models.distribute import DistributedStep, make_strategy
-    from vsrdata.vsr_models.manifest import read_manifest, save_model
+    from vsrdata.vsr_models.manifest import load_model, read_manifest, save_model
     from vsrdata.vsr_models.registry import build_model
     from vsrdata.vsr_models.registry import spec as model_spec
 

@@ -1,5 +1,5 @@
-"""Self-transfer fine-tuning: keyframes, aligned pairs, and a measured gain under a
-degradation the model was not trained on."""
+"""Self-transfer fine-tuning (vsrdata.evaluate.finetune): keyframes, aligned pairs, and a
+measured gain under a degradation the model was not trained on."""
 
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 import cv2  # noqa: E402
 
-from vsrdata.preprocess.degrade import degrade  # noqa: E402
-from vsrdata.vsr_models.finetune import (  # noqa: E402
+from vsrdata.evaluate.finetune import (  # noqa: E402
     FinetuneConfig,
     VideoFrames,
     finetune,
@@ -24,6 +23,7 @@ from vsrdata.vsr_models.finetune import (  # noqa: E402
     make_pairs,
     select_frames,
 )
+from vsrdata.preprocess.degrade import degrade  # noqa: E402
 from vsrdata.vsr_models.manifest import read_manifest  # noqa: E402
 
 RNG = np.random.default_rng(21)
