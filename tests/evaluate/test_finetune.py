@@ -102,7 +102,7 @@ def mismatch(clips_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple
     root = tmp_path_factory.mktemp("finetune")
     build(small_config(clips_dir, root / "bi", degradation="bi"))
     train(TrainConfig.from_options(dataset=str(root / "bi"), out=str(root / "run"), model="srcnn",
-                                   steps=150, batch_size=4, patch=16, lr=3e-3, schedule="cosine",
+                                   steps=100, batch_size=4, patch=16, lr=3e-3, schedule="cosine",
                                    warmup=10, val_every=1000, val_samples=8, seed=2))  # fmt: skip
     ref = next(r for r in discover(clips_dir) if r.category == "zoom")
     hr_dir, lr_dir = root / "hr", root / "lr"
@@ -124,7 +124,7 @@ def test_finetuning_on_the_video_gains_under_a_mismatched_degradation(
     video's own frames, degraded with bd, recovers what the mismatch cost."""
     model, lr_dir, hr_dir = mismatch
     config = FinetuneConfig(video=str(lr_dir), model=str(model), out=str(tmp_path / "ft.keras"),
-                            select="every", every=2, steps=120, lr=1e-3, degradation="bd",
+                            select="every", every=2, steps=60, lr=1e-3, degradation="bd",
                             eval_hr=str(hr_dir), report=str(tmp_path / "report"))  # fmt: skip
     result = finetune(config)
     e = result.evaluation
@@ -134,7 +134,7 @@ def test_finetuning_on_the_video_gains_under_a_mismatched_degradation(
     manifest = read_manifest(tmp_path / "ft.keras")
     assert manifest is not None and manifest["model"] == "srcnn"
     assert manifest["finetuned"]["video"] == str(lr_dir)
-    assert manifest["finetuned"]["degradation"] == "bd" and manifest["finetuned"]["steps"] == 120
+    assert manifest["finetuned"]["degradation"] == "bd" and manifest["finetuned"]["steps"] == 60
     assert manifest["init"]["path"] == str(model) and manifest["degradation"] == "bi"
     report = json.loads((tmp_path / "report" / "results.json").read_text())
     assert report["models"] == ["bicubic", "pretrained", "finetuned"]

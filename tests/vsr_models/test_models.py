@@ -133,13 +133,14 @@ def test_every_registered_model_keeps_its_spec(name: str) -> None:
     radius hold for the network it builds, and its description is JSON."""
     import json
 
+    from tests.helpers import LIGHT_OPTIONS
     from vsrdata.evaluate.infer import receptive_radius
     from vsrdata.vsr_models.registry import spec
 
     s = spec(name)
     json.dumps(s.describe())
     for scale in s.scales:
-        model = s.build(scale)
+        model = s.build(scale, options=LIGHT_OPTIONS.get(name))
         assert int(model.input_shape[1]) == s.frames
         x = RNG.random((1, s.frames, 6, 5, 3), dtype=np.float32)
         out = model(x)  # RGB at the HR size, float32 whatever the network works in
@@ -171,13 +172,15 @@ def test_cli_lists_the_models_with_their_sizes() -> None:
     import sys
 
     # two models: building all of them (DUF-52L alone takes seconds) tests nothing more
-    res = subprocess.run([sys.executable, "-m", "vsrdata", "models", "duf-16l", "tiny-test",
+    res = subprocess.run([sys.executable, "-m", "vsrdata", "models", "tsrcnn-small", "tiny-test",
                           "--json"], capture_output=True, text=True, timeout=300)  # fmt: skip
     assert res.returncode == 0, res.stderr[-2000:]
     rows = {r["name"]: r for r in json.loads(res.stdout)}
-    assert list(rows) == ["duf-16l", "tiny-test"]
-    assert rows["duf-16l"]["parameters"] == 1_900_640 and rows["duf-16l"]["frames"] == 7
-    assert rows["duf-16l"]["paper"] == "Jo et al., CVPR 2018"
+    assert list(rows) == ["tsrcnn-small", "tiny-test"]
+    small = rows["tsrcnn-small"]
+    assert (small["parameters"], small["frames"], small["colour"]) == (51_203, 3, "rgb")
+    assert small["paper"] == "Kappeler et al., IEEE TCI 2016" and small["options"] == {
+        "neighbours": 1}  # fmt: skip
     assert "tiny-test" in rows  # a plugin (VSRDATA_MODEL_MODULES) is listed like the rest
 
 

@@ -89,7 +89,7 @@ def test_each_step_updates_the_generator_and_the_discriminator(
     vgg_file: Path, tmp_path: Path
 ) -> None:
     keras.utils.set_random_seed(1)
-    step = gan_step(vgg_file)
+    step = gan_step(vgg_file, "mse")  # SRGAN-MSE (vgg54 in the loop: the test below)
     g0, d0 = values(step.model.trainable_variables), values(step.discriminator.trainable_variables)
     rng = np.random.default_rng(3)
     lr = tf.constant(rng.random((2, 1, 8, 8, 3), dtype=np.float32))
@@ -111,7 +111,7 @@ def test_each_step_updates_the_generator_and_the_discriminator(
     # the checkpoint holds both networks and both optimizers
     ckpt = tf.train.Checkpoint(step=step.step, **step.checkpointed())
     saved = ckpt.save(str(tmp_path / "ckpt"))
-    again = gan_step(vgg_file)
+    again = gan_step(vgg_file, "mse")
     tf.train.Checkpoint(step=again.step, **again.checkpointed()).restore(
         saved
     ).assert_existing_objects_matched()
