@@ -75,8 +75,8 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=60.0)
     parser.add_argument("--steps", type=int, default=150)
     args = parser.parse_args()
+    from vsrdata.evaluate.finetune import FinetuneConfig, finetune
     from vsrdata.preprocess.video import discover
-    from vsrdata.vsr_models.finetune import FinetuneConfig, finetune
 
     models = {
         "matched (bd model, bd video)": trained("bd", args.model, args.budget),
