@@ -57,7 +57,7 @@ class FinetuneConfig:
     max_frames: int = 32  # at most this many HR windows (spread evenly over those selected)
     steps: int = 200
     time_budget: float | None = None  # seconds; ends the run earlier when spent
-    lr: float | None = None  # None: a tenth of the model's recipe's
+    lr: float | None = None  # None: a tenth of the model's training rate (else its recipe's)
     batch_size: int = 4
     patch: int = 16  # LR patch side (smaller when the frames are)
     jitter: tuple[float, ...] = JITTER
@@ -126,14 +126,16 @@ class VideoFrames:
                 yield cv2.cvtColor(img, cv2.COLOR_BGR2RGB), False
             return
         import av
+        from av.video.frame import PictureType
 
         with av.open(str(self.path)) as container:
             for frame in container.decode(video=0):
-                yield frame.to_ndarray(format="rgb24"), bool(frame.key_frame)
+                intra = frame.pict_type == PictureType.I  # the decoder's picture type
+                yield frame.to_ndarray(format="rgb24"), bool(frame.key_frame) or intra
 
 
 def keyframes(frames: VideoFrames) -> list[int]:
-    """Indices of the frames the decoder marks as keyframes (I-frames)."""
+    """Indices of the frames the decoder marks as keyframes or intra-coded (I) pictures."""
     return [i for i, (_, key) in enumerate(frames) if key]
 
 
@@ -314,7 +316,9 @@ def finetune(
     loss = recipe.loss if recipe else "huber"
     if loss == "vgg54":  # no VGG weights here: the pixel loss SRGAN's generator starts from
         loss = "mse"
-    lr = config.lr or (recipe.lr if recipe else 1e-3) / 10
+    # a tenth of the rate the model was trained at (its manifest's), else of its recipe's
+    trained_at = (manifest.get("training") or {}).get("lr") or (recipe.lr if recipe else 1e-3)
+    lr = config.lr or float(trained_at) / 10
 
     frames = VideoFrames(config.video)
     chosen, how = select_frames(config, frames)

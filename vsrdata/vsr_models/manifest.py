@@ -11,6 +11,7 @@ or uploaded, which a sidecar would not. Fields:
 - ``steps``, ``best``: the step exported and the best validation (PSNR-Y against bicubic);
 - ``vsrdata``: the version that wrote it.
 
+- ``training``: learning rate, schedule, loss, optimizer, batch and patch it was trained with;
 - ``categories`` and ``init``: what a run was restricted to and started from (``vsrdata
   train --categories / --init``); ``finetuned``: the video a model was fine-tuned on
   (``vsrdata finetune``), its frames, steps and learning rate.

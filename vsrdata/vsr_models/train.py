@@ -165,6 +165,13 @@ class TrainingRun:
         self.degradation = index.get("build", {}).get("degradation")
         self.dataset_sha256: str | None = None
         self.init_record = _init_record(config.init)
+        # how it was trained (a fine-tune's learning rate is a tenth of this one's)
+        optimization = config.optimization()
+        self.training_record = {
+            "lr": config.lr, "schedule": config.schedule, "loss": optimization.loss,
+            "optimizer": optimization.optimizer, "batch_size": config.batch_size,
+            "patch": config.patch,
+        }  # fmt: skip
         self.total = config.total_steps(self.train_samples)
         # the strategy first: multi-worker collectives must be set up before TF starts
         self.strategy = make_strategy(config.strategy, config.devices or None)
@@ -302,7 +309,8 @@ class TrainingRun:
             "degradation": self.degradation, "dataset": str(config.dataset),
             "dataset_sha256": self.dataset_sha256, "steps": step, "best": best,
             "categories": list(self.categories) if self.categories else None,
-            "init": self.init_record, "vsrdata": __version__,
+            "init": self.init_record, "training": self.training_record,
+            "vsrdata": __version__,
         }  # fmt: skip
 
     def validate(self, validator: Validator, step: int) -> ValResult:
