@@ -9,7 +9,8 @@ the fine-tuned model on the true HR frames (``--eval-hr``, DUF protocol). Two se
 matched (the ``bd`` model on ``bd`` video: the literature predicts little gain) and
 mismatched (the ``bi`` model on ``bd`` video: a large one).
 
-    python bench/finetune.py [--model carn-m] [--budget 60] [--steps 150]
+    python bench/finetune.py [--model carn-m] [--budget 60] [--steps 150] [--lr R]
+                             [--clips HR_CLIPS_DIR] [--retrain]
 """
 
 from __future__ import annotations
@@ -39,11 +40,13 @@ def demo_build(degradation: str) -> str:
     return str(out)
 
 
-def trained(degradation: str, model: str, budget: float) -> Path:
+def trained(degradation: str, model: str, budget: float, again: bool = True) -> Path:
     from vsrdata.vsr_models.config import TrainConfig
     from vsrdata.vsr_models.train import train
 
     out = OUT / "finetune-runs" / f"{model}-{degradation}"
+    if not again and (out / "model.keras").is_file():
+        return out / "model.keras"
     shutil.rmtree(out, ignore_errors=True)
     train(TrainConfig.from_options("cpu-quick", dataset=demo_build(degradation), out=str(out),
                                    model=model, steps=10**9, time_budget=budget))  # fmt: skip
@@ -74,15 +77,20 @@ def main() -> None:
     parser.add_argument("--model", default="carn-m")
     parser.add_argument("--budget", type=float, default=60.0)
     parser.add_argument("--steps", type=int, default=150)
+    parser.add_argument("--lr", type=float, default=None, help="default: finetune's own")
+    parser.add_argument("--retrain", action="store_true", help="train the two models again")
+    parser.add_argument("--clips", default=None, help="HR clips (videos or frame folders, e.g. "
+                        "Vid4); default: synthetic 640x360 clips")  # fmt: skip
     args = parser.parse_args()
     from vsrdata.evaluate.finetune import FinetuneConfig, finetune
     from vsrdata.preprocess.video import discover
 
     models = {
-        "matched (bd model, bd video)": trained("bd", args.model, args.budget),
-        "mismatched (bi model, bd video)": trained("bi", args.model, args.budget),
+        "matched (bd model, bd video)": trained("bd", args.model, args.budget, args.retrain),
+        "mismatched (bi model, bd video)": trained("bi", args.model, args.budget, args.retrain),
     }
-    test = clips("finetune-test-clips", clips=4, seconds=1.6, size=(640, 360), seed=11)
+    synthetic = {"clips": 4, "seconds": 1.6, "size": (640, 360), "seed": 11}
+    test = Path(args.clips) if args.clips else clips("finetune-test-clips", **synthetic)
     rows = []
     for ref in discover(test):
         lr_dir, hr_dir = lr_clip(ref, OUT / "finetune-clips" / ref.clip_id)
@@ -90,17 +98,18 @@ def main() -> None:
             out = OUT / "finetune-models" / f"{ref.clip_id}-{setting.split()[0]}.keras"
             result = finetune(FinetuneConfig(video=str(lr_dir), model=str(model), out=str(out),
                                              select="every", every=4, steps=args.steps,
-                                             eval_hr=str(hr_dir)))  # fmt: skip
+                                             lr=args.lr, eval_hr=str(hr_dir)))  # fmt: skip
             e = result.evaluation or {}
             rows.append([ref.clip_id, setting, f"{e['psnr:bicubic']:.2f}",
                          f"{e['psnr:pretrained']:.2f}", f"{e['psnr:finetuned']:.2f}",
                          f"{e['gain_db']:+.2f}", f"{result.seconds:.1f}"])  # fmt: skip
             print(rows[-1], flush=True)
+    rate = args.lr or "a tenth of the training rate"
     report("Self-transfer fine-tuning", ["clip", "setting", "bicubic PSNR-Y", "pretrained",
                                          "fine-tuned", "gain (dB)", "fine-tune seconds"], rows,
            {"setup": f"{args.model}, cpu-quick {args.budget:g} s on the demo clips (bd or bi); "
-                     f"{args.steps} fine-tuning steps on every 4th LR frame of 40-frame "
-                     "640x360 clips (bd); DUF protocol on the true HR frames"})  # fmt: skip
+                     f"{args.steps} fine-tuning steps (lr {rate}) on every 4th LR frame of "
+                     "40-frame 640x360 clips (bd); DUF protocol on the true HR"})  # fmt: skip
 
 
 if __name__ == "__main__":
