@@ -158,6 +158,8 @@ def test_presets_and_explicit_options() -> None:
         ({}, "give --steps, --epochs or --time-budget"),
         ({"time_budget": 0}, "--time-budget must be positive"),
         ({"steps": 1, "schedule": "linear"}, "--schedule must be one of"),
+        ({"steps": 0}, "--steps must be at least 1, got 0"),
+        ({"steps": 1, "patch": 4}, "--patch must be at least 8, got 4"),
         ({"steps": 1, "strategy": "tpu"}, "--strategy must be one of"),
         ({"steps": 1, "scale": 8}, "--scale must be one of"),
     ],

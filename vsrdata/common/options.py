@@ -102,3 +102,12 @@ def parse_assignments(items: list[str] | tuple[str, ...], flag: str) -> dict[str
             raise UsageError(f"{flag} takes NAME=VALUE, got {item!r}")
         out.setdefault(key.strip(), []).append(value.strip())
     return out
+
+
+def require_at_least(config: Any, names: tuple[str, ...], minimum: int = 1) -> None:
+    """A configuration's integer fields ``names`` are each at least ``minimum`` (None skips
+    a field), else a usage error naming its command-line flag."""
+    for name in names:
+        value = getattr(config, name)
+        if value is not None and value < minimum:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least {minimum}, got {value}")

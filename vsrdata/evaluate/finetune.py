@@ -37,6 +37,7 @@ import numpy as np
 
 from vsrdata import __version__
 from vsrdata.common.files import sha256_file
+from vsrdata.common.options import require_at_least
 from vsrdata.common.progress import Advance, Metrics, Note, Reporter, Start, silent
 from vsrdata.errors import InputError, UsageError
 
@@ -71,11 +72,8 @@ class FinetuneConfig:
 
         if self.select not in SELECTIONS:
             raise UsageError(f"--select must be one of {', '.join(SELECTIONS)}")
-        for name in ("every", "scenes", "max_frames", "steps", "batch_size"):
-            if getattr(self, name) < 1:
-                raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
-        if self.patch < 8:
-            raise UsageError(f"--patch must be at least 8 LR pixels, got {self.patch}")
+        require_at_least(self, ("every", "scenes", "max_frames", "steps", "batch_size"))
+        require_at_least(self, ("patch",), 8)  # LR pixels
         if self.lr is not None and not self.lr > 0:
             raise UsageError(f"--lr must be positive, got {self.lr}")
         if self.time_budget is not None and not self.time_budget > 0:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vsrdata.common.options import require_at_least
 from vsrdata.errors import UsageError
 from vsrdata.vsr_models import registry
 from vsrdata.vsr_models.registry import LOSSES, OPTIMIZERS, SCALES, VGG_WEIGHTS_NEEDED
@@ -196,17 +197,12 @@ class TrainConfig:
             raise UsageError("give --steps, --epochs or --time-budget")
         if self.time_budget is not None and not self.time_budget > 0:
             raise UsageError(f"--time-budget must be positive, got {self.time_budget}")
-        if self.steps is not None and self.steps < 1:
-            raise UsageError(f"--steps must be at least 1, got {self.steps}")
         if self.epochs is not None and not self.epochs > 0:
             raise UsageError(f"--epochs must be positive, got {self.epochs}")
-        for name in ("batch_size", "ckpt_every", "val_every", "val_samples", "log_every"):
-            if getattr(self, name) < 1:
-                raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
-        if self.calibrate_batches < 0:
-            raise UsageError(f"--calibrate-batches must be 0 or more, got {self.calibrate_batches}")
-        if self.patch is not None and self.patch < 8:
-            raise UsageError(f"--patch must be at least 8 LR pixels, got {self.patch}")
+        require_at_least(self, ("steps", "batch_size", "ckpt_every", "val_every", "val_samples",
+                                "log_every"))  # fmt: skip
+        require_at_least(self, ("calibrate_batches",), 0)
+        require_at_least(self, ("patch",), 8)  # LR pixels
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise UsageError(f"--lr must be a positive number, got {self.lr}")
         if self.loss is not None and self.loss not in LOSSES:
