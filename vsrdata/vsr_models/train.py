@@ -405,12 +405,11 @@ class TrainingRun:
             categories=self.categories,
         )  # fmt: skip
         batches = iter(self.trainer.distribute(stream))
+        of = f" of {', '.join(self.categories)}" if self.categories else ""
         line = (
-            f"{self.train_samples} train samples, {self.strategy.num_replicas_in_sync} "
+            f"{self.train_samples} train samples{of}, {self.strategy.num_replicas_in_sync} "
             f"replica(s) on {_num_workers(self.strategy)} worker(s), {self.trainer.policy}"
         )
-        if self.categories:
-            line += f" of {', '.join(self.categories)}"
         if start:
             line = f"resuming at step {start}; " + line
         elif config.init:
