@@ -139,7 +139,9 @@ def test_both_presets_configure_every_model(name: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", DISTINCT)
 def test_a_few_steps_lower_the_loss(name: str) -> None:
-    """Every model trains: 30 Adam steps on one fixed batch at least halve its loss."""
+    """Every model trains: 30 Adam steps on one fixed batch at least halve its loss (measured
+    with seeds 0, 1, 2: the last five steps' best is 0.001-0.33 of the first loss)."""
+    keras.utils.set_random_seed(0)  # the initial weights do not depend on the tests before
     step = DistributedStep(make_strategy("one-device"), name, 2, 2, learning_rate=2e-3,
                            optimization=Optimization("mse"),
                            model_options=LIGHT.get(name))  # fmt: skip
