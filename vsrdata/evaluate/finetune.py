@@ -95,6 +95,17 @@ class FinetuneConfig:
 # -- frames ----------------------------------------------------------------------------------------
 
 
+def read_rgb(path: Path) -> np.ndarray:
+    """One frame image as uint8 RGB; an unreadable image is the user's input error."""
+    from vsrdata.errors import ClipError
+    from vsrdata.preprocess.video import read_image
+
+    try:
+        return read_image(Path(path))
+    except ClipError as e:
+        raise InputError(f"{e} ({path})") from e
+
+
 class VideoFrames:
     """A video file (decoded with PyAV, which reports each frame's picture type) or a frame
     folder, as RGB frames with their keyframe flags; iterating again decodes again."""
@@ -118,10 +129,7 @@ class VideoFrames:
         """(uint8 RGB frame, is a keyframe); a frame folder has no keyframes."""
         if self.files:
             for f in self.files:
-                img = cv2.imread(str(f), cv2.IMREAD_COLOR)
-                if img is None:
-                    raise InputError(f"unreadable frame image {f}")
-                yield cv2.cvtColor(img, cv2.COLOR_BGR2RGB), False
+                yield read_rgb(f), False
             return
         import av
         from av.video.frame import PictureType
@@ -297,7 +305,7 @@ def finetune(
     from vsrdata.vsr_models.config import Optimization
     from vsrdata.vsr_models.data import CORNER_ALIGNED
     from vsrdata.vsr_models.distribute import DistributedStep, make_strategy
-    from vsrdata.vsr_models.manifest import load_model, read_manifest, save_model
+    from vsrdata.vsr_models.manifest import load_model, provenance, read_manifest, save_model
     from vsrdata.vsr_models.registry import build_model
     from vsrdata.vsr_models.registry import spec as model_spec
 
@@ -369,9 +377,7 @@ def finetune(
         "steps": result.steps, "lr": lr, "loss": loss, "degradation": degradation,
         "jitter": list(config.jitter), "seconds": round(seconds, 3), "seed": config.seed,
     }  # fmt: skip
-    known = ("model", "steps", "dataset_sha256")
-    init: dict[str, Any] = {"path": str(config.model), "sha256": sha256_file(config.model),
-                            **{k: manifest[k] for k in known if k in manifest}}  # fmt: skip
+    init = provenance(config.model)
     save_model(plain, config.out, {**manifest, "finetuned": record, "init": init,
                                    "vsrdata": __version__})  # fmt: skip
     if config.eval_hr is not None:
@@ -405,18 +411,14 @@ def score_against_hr(
     if len(files) != len(lr):
         raise InputError(f"--eval-hr {config.eval_hr} holds {len(files)} frames but "
                          f"{config.video} has {len(lr)}")  # fmt: skip
-    hr0 = cv2.imread(str(files[0]), cv2.IMREAD_COLOR)
-    if hr0 is None or hr0.shape[:2] != (lr[0].shape[0] * scale, lr[0].shape[1] * scale):
-        got = None if hr0 is None else hr0.shape[:2]
+    got = read_rgb(files[0]).shape[:2]
+    if got != (lr[0].shape[0] * scale, lr[0].shape[1] * scale):
         raise InputError(f"--eval-hr frames are {got}, not x{scale} of the video's "
                          f"{lr[0].shape[:2]}")  # fmt: skip
 
     def windows() -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
         for t, path in enumerate(files):
-            bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if bgr is None:
-                raise InputError(f"unreadable frame image {path}")
-            yield t, temporal_window(lr, t, size, "reflect"), cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            yield t, temporal_window(lr, t, size, "reflect"), read_rgb(path)
 
     protocol = make_protocol("duf")
     clip = Clip(Path(config.video).stem, "video", partial(windows), padded=True)

@@ -131,6 +131,14 @@ def _catalog_clips(folder: Path) -> list[ClipRef]:
     return sorted(clips, key=lambda c: c.clip_id)
 
 
+def read_image(path: Path) -> np.ndarray:
+    """One frame image file as uint8 RGB; :class:`ClipError` when it cannot be decoded."""
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if img is None:
+        raise ClipError(f"unreadable frame image {Path(path).name}")
+    return _to_rgb(img)
+
+
 class FrameStream:
     """An open clip: metadata up front, then RGB frames one at a time.
 
@@ -160,7 +168,7 @@ class FrameStream:
             if not self._files:
                 raise ClipError("frame folder holds no images")
             self.announced = len(self._files)
-            self._first = self._read_image(self._files[0])
+            self._first = read_image(self._files[0])
         self.height, self.width = self._first.shape[:2]
 
     def _open_video(self) -> None:
@@ -180,13 +188,6 @@ class FrameStream:
         self._cap = cap
         self._first = _to_rgb(frame)
 
-    @staticmethod
-    def _read_image(path: Path) -> np.ndarray:
-        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if img is None:
-            raise ClipError(f"unreadable frame image {path.name}")
-        return _to_rgb(img)
-
     def _raw_frames(self) -> Generator[np.ndarray, None, None]:
         yield self._first
         if self._cap is not None:
@@ -197,7 +198,7 @@ class FrameStream:
                 yield _to_rgb(frame)
         else:
             for path in self._files[1:]:
-                yield self._read_image(path)
+                yield read_image(path)
 
     def _prefetched(self) -> Generator[np.ndarray, None, None]:
         """``_raw_frames`` decoded ahead by a thread (OpenCV releases the GIL while decoding),

@@ -228,11 +228,9 @@ def eval_data(
     when None)."""
     if categories is None:
         ds = read(path, split, format)
-    else:
-        chosen = _of_categories(categories)
-        ds = read(path, split, format, with_metadata=True)
-        ds = ds.filter(_plain(lambda lr, hr, meta: chosen(meta)))
-        ds = ds.map(_plain(lambda lr, hr, meta: (lr, hr)))
+    else:  # filtered before decoding, as the training input does
+        records, decode = encoded_records(path, split, format)
+        ds = records.filter(_of_categories(categories)).map(decode)
     if limit is not None:
         ds = ds.take(limit)
     ds = ds.map(_plain(lambda lr, hr: _to_float(centre_frames(lr, frames), hr)))

@@ -165,11 +165,7 @@ class DistributedStep:
             self.optimization = optimization
             self.supervision_decay = spec.recipe.supervision_decay if spec.recipe else 0.5
             self.learning_rate = learning_rate
-            optimizer = make_optimizer(optimization, learning_rate)
-            if self.policy == "mixed_float16":
-                optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-            self.optimizer = optimizer
-            self.optimizer.build(self.model.trainable_variables)
+            self.optimizer = self._optimizer(optimization, self.model)
             self.step = tf.Variable(
                 0, dtype=tf.int64, trainable=False, name="step",
                 aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
@@ -180,7 +176,7 @@ class DistributedStep:
             self.discriminator: Any = None
             self.d_optimizer: Any = None
             if self.adversary is not None:
-                self._build_discriminator(hr_patch, sync, optimization, learning_rate)
+                self._build_discriminator(hr_patch, sync, optimization)
         self._loss = loss_on_y(loss) if spec.colour == "y" else loss
         self.terms: dict[str, Any] = {}  # the last step's loss terms (global means)
         self._gradients = self._loss_and_gradients
@@ -198,9 +194,7 @@ class DistributedStep:
         # no Python control flow on tensors here: autograph would only cost tracing time
         self._step = tf.function(self._distributed, autograph=False)
 
-    def _build_discriminator(
-        self, hr_patch: int | None, sync: bool, opt: Optimization, learning_rate: Any
-    ) -> None:
+    def _build_discriminator(self, hr_patch: int | None, sync: bool, opt: Optimization) -> None:
         """The adversary's network (its dense layer fixes the HR patch side) and its own
         optimizer: the generator's kind and learning rate, without weight decay."""
         if not hr_patch:
@@ -213,11 +207,16 @@ class DistributedStep:
             logits = builder(hr, synchronized_bn=sync)
             self.discriminator = keras.Model(hr, logits, name="discriminator")
         d_opt = Optimization(opt.loss, opt.optimizer, opt.momentum)
-        optimizer = make_optimizer(d_opt, learning_rate)
+        self.d_optimizer = self._optimizer(d_opt, self.discriminator)
+
+    def _optimizer(self, opt: Optimization, net: Any) -> Any:
+        """``opt``'s optimizer at the step's learning rate, with loss scaling under float16,
+        built for ``net``'s trainable variables."""
+        optimizer = make_optimizer(opt, self.learning_rate)
         if self.policy == "mixed_float16":
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-        self.d_optimizer = optimizer
-        self.d_optimizer.build(self.discriminator.trainable_variables)
+        optimizer.build(net.trainable_variables)
+        return optimizer
 
     def checkpointed(self) -> dict[str, Any]:
         """What a checkpoint holds besides the step counter: the model and its optimizer,

@@ -86,3 +86,14 @@ def load_model(path: str | Path) -> Any:
         return keras.models.load_model(path)
     except Exception as exc:  # Keras raises many kinds for a bad file
         raise InputError(f"cannot load {path} as a Keras model: {exc}") from None
+
+
+def provenance(path: str | Path) -> dict[str, Any]:
+    """What a model started from (``init`` in the manifest of a model trained or fine-tuned
+    from it): the file, its digest, and what that file's manifest says it was."""
+    from vsrdata.common.files import sha256_file
+
+    before = read_manifest(path) or {}
+    keys = ("model", "options", "scale", "dataset", "dataset_sha256", "steps", "categories")
+    return {"path": str(path), "sha256": sha256_file(path),
+            **{k: before[k] for k in keys if k in before}}  # fmt: skip

@@ -40,7 +40,7 @@ from vsrdata.vsr_models.data import (
     training_stream,
 )
 from vsrdata.vsr_models.distribute import DistributedStep, make_strategy, precision_policy
-from vsrdata.vsr_models.manifest import load_model
+from vsrdata.vsr_models.manifest import load_model, provenance
 from vsrdata.vsr_models.registry import build_model
 from vsrdata.vsr_models.registry import spec as model_spec
 from vsrdata.vsr_models.run_folder import RunFolder, dataset_fingerprint
@@ -89,20 +89,6 @@ def weights_digest(weights: list[Any]) -> str:
     for w in weights:
         digest.update(np.ascontiguousarray(w).tobytes())
     return digest.hexdigest()
-
-
-def _init_record(path: str | None) -> dict[str, Any] | None:
-    """What an exported model says it started from: the file, its digest, and what that
-    file's manifest says it was."""
-    if path is None:
-        return None
-    from vsrdata.common.files import sha256_file
-    from vsrdata.vsr_models.manifest import read_manifest
-
-    before = read_manifest(path) or {}
-    keys = ("model", "options", "scale", "dataset", "dataset_sha256", "steps", "categories")
-    return {"path": str(path), "sha256": sha256_file(path),
-            **{k: before[k] for k in keys if k in before}}  # fmt: skip
 
 
 def _num_workers(strategy: Any) -> int:
@@ -164,7 +150,7 @@ class TrainingRun:
         self.has_val = split_samples(index, "val", self.categories) > 0
         self.degradation = index.get("build", {}).get("degradation")
         self.dataset_sha256: str | None = None
-        self.init_record = _init_record(config.init)
+        self.init_record = provenance(config.init) if config.init else None
         # how it was trained (a fine-tune's learning rate is a tenth of this one's)
         optimization = config.optimization()
         self.training_record = {
