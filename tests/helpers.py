@@ -55,3 +55,33 @@ def session(t: FakeTime, **kw: object) -> PoliteSession:
 # same code (DRCN: 16 recursions of 256 channels at HR cost 20 s a test; 4 build the same graph
 # of recursion, supervision and ensemble)
 LIGHT_OPTIONS: dict[str, dict[str, object]] = {"drcn": {"recursions": 4}, "srresnet": {"blocks": 4}}
+
+
+def clip_with_audio(path: Path, frames: int = 12, fps: int = 10, size: tuple[int, int] = (64, 48),
+                    audio_track: bool = True) -> None:  # fmt: skip
+    """A short H.264 MP4 of random frames (``size`` is width, height) with an AAC tone."""
+    import av
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    width, height = size
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        audio = out.add_stream("aac", rate=16000) if audio_track else None
+        for i in range(frames):
+            img = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts = i
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+        if audio is None:
+            return
+        samples = 16000 * frames // fps
+        tone = (0.2 * np.sin(np.arange(samples) / 8.0)).astype(np.float32)[None]
+        for start in range(0, samples, 1024):
+            chunk = av.AudioFrame.from_ndarray(tone[:, start : start + 1024], format="fltp",
+                                               layout="mono")  # fmt: skip
+            chunk.sample_rate, chunk.pts = 16000, start
+            out.mux(audio.encode(chunk))
+        out.mux(audio.encode(None))

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.helpers import clip_with_audio
 from vsrdata.common.progress import Tracker
 from vsrdata.errors import UsageError
 from vsrdata.evaluate.infer import streaming_windows, temporal_window
@@ -177,30 +178,6 @@ def test_eval_dataset_with_a_model_and_a_scale_mismatch(built: Path, tmp_path: P
     mismatch = EvalConfig(dataset=str(built), models=(str(tmp_path / "duf2.keras"),))
     with pytest.raises(UsageError, match="upscales x2 but the data is x4"):
         evaluate(mismatch, make_protocol("duf"))
-
-
-def clip_with_audio(path: Path, frames: int = 12, fps: int = 10) -> None:
-    import av
-
-    rng = np.random.default_rng(0)
-    with av.open(str(path), "w") as out:
-        video = out.add_stream("libx264", rate=fps)
-        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
-        audio = out.add_stream("aac", rate=16000)
-        for i in range(frames):
-            img = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
-            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
-            frame.pts = i
-            out.mux(video.encode(frame))
-        out.mux(video.encode(None))
-        samples = 16000 * frames // fps
-        tone = (0.2 * np.sin(np.arange(samples) / 8.0)).astype(np.float32)[None]
-        for start in range(0, samples, 1024):
-            chunk = av.AudioFrame.from_ndarray(tone[:, start : start + 1024], format="fltp",
-                                               layout="mono")  # fmt: skip
-            chunk.sample_rate, chunk.pts = 16000, start
-            out.mux(audio.encode(chunk))
-        out.mux(audio.encode(None))
 
 
 def test_upscale_writes_a_video_of_the_right_size_rate_and_length(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@ dataset commands: synth, build, info), one module per command group (:mod:`.craw
 :mod:`.train`, :mod:`.evaluate`), each registering its commands on the one app.
 """
 
-from vsrdata.cli import crawl, evaluate, train  # noqa: F401  (they register their commands)
+from vsrdata.cli import crawl, evaluate, serve, train  # noqa: F401  (they register their commands)
 from vsrdata.cli.app import app, main, run
 
 __all__ = ["app", "main", "run"]

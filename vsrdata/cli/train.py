@@ -171,6 +171,26 @@ def train(
         precision="mixed" if mixed_precision else None, jit=jit or None,
         deterministic=deterministic or None,
     )  # fmt: skip
+    _train(config, cpu_devices)
+
+
+@app.command()
+def resume(
+    run: Annotated[Path, typer.Argument(help="A run folder (holding config.json).")],
+    dataset: Annotated[
+        Path | None, typer.Option(help="The dataset, if it moved since the run started.")
+    ] = None,
+    cpu_devices: Annotated[int, typer.Option(help="Split the CPU into N logical devices.")] = 0,
+) -> None:
+    """Continue a stopped run with the settings in its config.json (as `vsrdata train` with
+    the run's own options would)."""
+    from vsrdata.vsr_models.config import TrainConfig
+
+    config = TrainConfig.from_run(run, dataset=str(dataset) if dataset else None)
+    _train(config, cpu_devices)
+
+
+def _train(config: Any, cpu_devices: int) -> None:
     load_tensorflow()
     from vsrdata.vsr_models.distribute import split_cpu
 

@@ -30,3 +30,12 @@ def write_json_atomic(path: str | Path, data: Any, sort_keys: bool = False) -> N
     """``data`` as indented JSON with a final newline, atomically."""
     text = json.dumps(data, indent=2, sort_keys=sort_keys) + "\n"
     write_bytes_atomic(path, text.encode())
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The complete lines of a JSON-lines file a live run appends to (a line being written,
+    without its newline yet, is left for the next read)."""
+    if not path.is_file():
+        return []
+    text = path.read_text()
+    return [json.loads(line) for line in text[: text.rfind("\n") + 1].splitlines() if line.strip()]

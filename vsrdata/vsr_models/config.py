@@ -14,6 +14,7 @@ Presets fill in what the command line leaves unset (explicit options always win)
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -90,13 +91,13 @@ def init_options(path: str, given: dict[str, Any]) -> dict[str, Any]:
     return implied
 
 
-def parse_duration(text: str | float | None) -> float | None:
+def parse_duration(text: str | float | None, option: str = "--time-budget") -> float | None:
     """'90s', '4m', '1.5h', '300' (seconds) -> seconds; None stays None."""
     if text is None or isinstance(text, int | float):
         return None if text is None else float(text)
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|m|min|h)?\s*", text.lower())
     if not m:
-        raise UsageError(f"--time-budget takes a duration like 90s, 4m or 1h, got {text!r}")
+        raise UsageError(f"{option} takes a duration like 90s, 4m or 1h, got {text!r}")
     return float(m.group(1)) * {"s": 1, None: 1, "m": 60, "min": 60, "h": 3600}[m.group(2)]
 
 
@@ -177,6 +178,26 @@ class TrainConfig:
         for key in ("devices", "categories", "exclude_categories"):
             values[key] = tuple(values.get(key) or ())
         config = cls(preset=preset, **values)
+        config.validate()
+        return config
+
+    @classmethod
+    def from_run(cls, run: str | Path, dataset: str | None = None) -> TrainConfig:
+        """The configuration a run folder's ``config.json`` holds, its ``out`` the folder as
+        given now (and ``dataset`` replaced when it moved)."""
+        path = Path(run) / "config.json"
+        if not path.is_file():
+            raise UsageError(f"{run} is not a run folder (no config.json)")
+        values = json.loads(path.read_text())["config"]
+        unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise UsageError(f"{path}: unknown training options {', '.join(sorted(unknown))} "
+                             "(written by a newer vsrdata?)")  # fmt: skip
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+        values["out"] = str(run)
+        if dataset is not None:
+            values["dataset"] = dataset
+        config = cls(**values)
         config.validate()
         return config
 

@@ -8,6 +8,7 @@ runs/x/
   logs/               TensorBoard: train/loss, train/learning_rate, val/* scalars and images
   plan.json           a --time-budget run's planned length (fixed once planned)
   history.jsonl       one line per validation
+  loss.jsonl          one line per ``log_every`` steps: the mean train loss (and terms), the rate
   best.keras          the model with the best val PSNR-Y so far; best.json says which step
   model.keras         the final model
   train_report.json   written when the run ends: steps, throughput, val scores
@@ -27,7 +28,7 @@ from typing import Any
 
 import keras
 
-from vsrdata.common.files import write_json_atomic
+from vsrdata.common.files import read_jsonl, write_json_atomic
 from vsrdata.errors import TrainingError
 from vsrdata.vsr_models.config import TrainConfig
 from vsrdata.vsr_models.manifest import save_model
@@ -106,29 +107,27 @@ class RunFolder:
         path = self.root / "best.json"
         return json.loads(path.read_text()) if path.is_file() else None
 
-    def history(self) -> list[dict[str, Any]]:
-        path = self.root / "history.jsonl"
-        if not path.is_file():
-            return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    def history(self, name: str = "history.jsonl") -> list[dict[str, Any]]:
+        return read_jsonl(self.root / name)
 
     def rewind(self, step: int) -> None:
-        """Forget validations after ``step`` (a resumed run redoes those steps)."""
+        """Forget validations and losses after ``step`` (a resumed run redoes those steps)."""
         if not self.chief:
             return
-        kept = [h for h in self.history() if h["step"] <= step]
-        lines = "".join(json.dumps(h, sort_keys=True) + "\n" for h in kept)
-        tmp = self.root / "history.jsonl.tmp"
-        tmp.write_text(lines)
-        os.replace(tmp, self.root / "history.jsonl")
+        for name in ("history.jsonl", "loss.jsonl"):
+            kept = [h for h in self.history(name) if h["step"] <= step]
+            lines = "".join(json.dumps(h, sort_keys=True) + "\n" for h in kept)
+            tmp = self.root / f"{name}.tmp"
+            tmp.write_text(lines)
+            os.replace(tmp, self.root / name)
         best = self.best()
         if best is not None and best["step"] > step:  # from steps the resumed run redoes
             (self.root / "best.json").unlink()
             (self.root / "best.keras").unlink(missing_ok=True)
 
-    def record(self, entry: dict[str, Any]) -> None:
+    def record(self, entry: dict[str, Any], name: str = "history.jsonl") -> None:
         if self.chief:
-            with (self.root / "history.jsonl").open("a") as f:
+            with (self.root / name).open("a") as f:
                 f.write(json.dumps(entry, sort_keys=True) + "\n")
 
     def export(self, model: keras.Model, name: str, manifest: dict[str, Any] | None = None) -> Path:

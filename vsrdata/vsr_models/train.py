@@ -427,6 +427,9 @@ class TrainingRun:
             self.progress(Metrics("train", step, {"loss": loss, "learning_rate": rate, **extra}))
             if step % config.log_every == 0:
                 means = {f"train/{k}": float(np.mean(v)) for k, v in terms.items()}
+                logged = {"step": step, "loss": float(np.mean(recent)), "learning_rate": rate,
+                        **{k.removeprefix("train/"): v for k, v in means.items()}}  # fmt: skip
+                self.folder.record(logged, "loss.jsonl")
                 self.tracker.log_metrics(step, {"train/loss": float(np.mean(recent)),
                                                 "train/learning_rate": rate, **means})  # fmt: skip
                 with self.writer.as_default(step=step):

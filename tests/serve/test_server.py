@@ -1,0 +1,203 @@
+"""``vsrdata serve`` as a user runs it: a real server process with its worker processes.
+Killed with SIGKILL mid-job and started again, it finishes the queue and never offers a
+partial file; an upload larger than the limit is cut off while it streams."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+
+from tests.helpers import clip_with_audio
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """``vsrdata serve`` in a subprocess, and a cookie-keeping HTTP client for it."""
+
+    def __init__(self, data: Path, *args: str) -> None:
+        self.data, self.args, self.port = data, args, free_port()
+        self.cookie = ""
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Server:
+        with open(self.data.parent / "server.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "vsrdata", "serve", "--data", str(self.data),
+                 "--port", str(self.port), *self.args],
+                stdout=subprocess.DEVNULL, stderr=log,
+            )  # fmt: skip
+        wait_for(lambda: self._up(), 60, "the server to answer")
+        return self
+
+    def _up(self) -> bool:
+        try:
+            return self.request("GET", "/api/config")[0] == 200
+        except OSError:
+            return False
+
+    def request(self, method: str, url: str, body: Any = None,
+                headers: dict[str, str] | None = None) -> tuple[int, bytes]:  # fmt: skip
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            conn.request(method, url, body=body,
+                         headers={**({"Cookie": self.cookie} if self.cookie else {}),
+                                  **(headers or {})})  # fmt: skip
+            r = conn.getresponse()
+            cookie = r.getheader("set-cookie")
+            if cookie:
+                self.cookie = cookie.split(";")[0]
+            return r.status, r.read()
+        finally:
+            conn.close()
+
+    def jobs(self) -> list[dict[str, Any]]:
+        status, body = self.request("GET", "/api/jobs")
+        assert status == 200
+        return list(json.loads(body))
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def wait_for(check: Callable[[], Any], seconds: float, what: str) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    s = Server(tmp_path / "data")
+    yield s
+    s.stop()
+
+
+def workers_alive(data: Path) -> list[int]:
+    """Live worker processes of the server on ``data`` (orphans would show here)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmdline = (proc / "cmdline").read_bytes()
+                state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if b"multiprocessing" in cmdline and state != "Z" and _environ_has(proc, data):
+                found.append(int(proc.name))
+    return found
+
+
+def _environ_has(proc: Path, data: Path) -> bool:
+    try:  # a spawned worker's parent is the server whose command line names the data folder
+        ppid = (proc / "stat").read_text().rsplit(")", 1)[1].split()[1]
+        return str(data).encode() in Path(f"/proc/{ppid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+def test_sigkill_mid_job_then_restart_finishes_the_queue_with_no_partial_file(
+    server: Server, tmp_path: Path
+) -> None:
+    long = tmp_path / "long.mp4"
+    clip_with_audio(long, frames=60, size=(320, 240), audio_track=False)
+    short = tmp_path / "short.mp4"
+    clip_with_audio(short)
+    server.start()
+    ids = []
+    for path in (long, short):
+        status, body = server.request("POST", "/api/jobs?model=bicubic-x4&name=" + path.name,
+                                      body=path.read_bytes())  # fmt: skip
+        assert status == 201, body
+        ids.append(json.loads(body)["id"])
+
+    def started() -> dict[str, Any] | None:
+        return next((j for j in server.jobs() if j["state"] == "running" and j["done"] >= 1),
+                    None)  # fmt: skip
+
+    running = wait_for(started, 120, "the first job to run")
+    assert running["id"] == ids[0] and running["done"] < 60
+    assert server.request("GET", f"/api/jobs/{ids[0]}/result")[0] == 404
+    server.kill()
+    wait_for(lambda: not workers_alive(server.data), 10, "the worker to die with the server")
+    results = server.data / "results"
+    assert not (results / f"{ids[0]}.mp4").exists()  # only a hidden partial file, if anything
+
+    server.start()  # same data folder, same cookie key: the session still owns its jobs
+    assert not list(results.glob(".*"))  # the partial output is gone at start-up
+    jobs = wait_for(lambda: (lambda js: js if all(j["state"] == "done" for j in js) else None)(
+        server.jobs()), 180, "the queue to finish")  # fmt: skip
+    by_id = {j["id"]: j for j in jobs}
+    assert by_id[ids[0]]["attempts"] == 2 and by_id[ids[1]]["attempts"] == 1
+    for job_id, frames, width in ((ids[0], 60, 1280), (ids[1], 12, 256)):
+        status, body = server.request("GET", f"/api/jobs/{job_id}/result")
+        assert status == 200
+        out = tmp_path / f"{job_id}.mp4"
+        out.write_bytes(body)
+        with av.open(str(out)) as container:
+            assert container.streams.video[0].codec_context.width == width
+            assert sum(1 for _ in container.decode(video=0)) == frames
+    assert sorted(p.name for p in (server.data / "uploads").iterdir()) == sorted(ids)
+
+
+def test_a_too_large_upload_is_cut_off_while_streaming(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data", "--max-upload", "1")
+    server.start()
+    try:
+        limit = 1 << 20
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        conn.putrequest("POST", "/api/jobs?model=bicubic-x2")
+        conn.putheader("Transfer-Encoding", "chunked")  # no Content-Length to refuse up front
+        conn.endheaders()
+        chunk = os.urandom(1 << 16)
+        sent, status = 0, None
+        try:
+            while sent < 8 * limit:
+                conn.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                sent += len(chunk)
+                biggest = max((p.stat().st_size for p in (server.data / "uploads").iterdir()),
+                              default=0)  # fmt: skip
+                assert biggest <= limit
+            conn.send(b"0\r\n\r\n")
+        except OSError:
+            pass  # the server closed the connection: it stopped reading
+        status = conn.getresponse().status
+        conn.close()
+        assert status == 413
+        assert list((server.data / "uploads").iterdir()) == []
+        with_length = server.request("POST", "/api/jobs?model=bicubic-x2",
+                                     body=b"\0" * (limit + 1))  # fmt: skip
+        assert with_length[0] == 413 and b"larger than the limit of 1 MB" in with_length[1]
+    finally:
+        server.stop()
