@@ -4,8 +4,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 VSRDATA := $(VENV)/bin/vsrdata
 STAMP := $(VENV)/.installed
+BROWSER := $(VENV)/.browser
 DEMO := demo-out
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# the Python install and the browser install run side by side
+MAKEFLAGS += --jobs=2
 
 .PHONY: demo test lint bench clean
 
@@ -16,6 +19,18 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -qq uv && $(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -e '.[test]' \
 	  || $(PY) -m pip install -qq -e '.[test]'
 	touch $(STAMP)
+
+# The browser test drives Debian's chromium through its chromedriver; as root, apt-get installs
+# them the first time (about 25 s, alongside the Python install). Elsewhere that test is
+# skipped with a message saying what to install.
+$(BROWSER):
+	@mkdir -p $(VENV)
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    chromium chromium-driver >/dev/null; \
+	else echo "no chromium: the browser test is skipped (apt-get install chromium chromium-driver)"; fi
+	@touch $(BROWSER)
 
 # Sixteen 2-second clips of four categories, split per category (every category is in the
 # test split); DUF-16L trains for a planned 2 minutes (more steps on a faster machine), then
@@ -35,7 +50,7 @@ lint: $(STAMP)
 
 # Three workers on two cores: the tests that wait on subprocesses, servers and sleeps leave
 # a core idle with two (206 s against 224 s for the suite, measured 2026-11-22).
-test: $(STAMP) lint
+test: $(STAMP) $(BROWSER) lint
 	$(PY) -m pytest -q -n 3 --dist loadgroup
 
 bench: $(STAMP)

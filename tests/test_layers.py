@@ -13,7 +13,17 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "vsrdata"
-LAYERS = ["common", "crawler", "motion", "shards", "preprocess", "vsr_models", "evaluate", "cli"]
+LAYERS = [
+    "common",
+    "crawler",
+    "motion",
+    "shards",
+    "preprocess",
+    "vsr_models",
+    "evaluate",
+    "serve",
+    "cli",
+]
 
 
 def module_name(path: Path) -> str:

@@ -185,6 +185,13 @@ class Store:
         with self.connect() as db:
             return {r["name"]: int(r["pid"]) for r in db.execute("SELECT name, pid FROM runs")}
 
+    def run_argv(self, name: str) -> list[str] | None:
+        import json
+
+        with self.connect() as db:
+            row = db.execute("SELECT argv FROM runs WHERE name = ?", (name,)).fetchone()
+        return list(json.loads(row["argv"])) if row else None
+
 
 def _public(row: sqlite3.Row) -> dict[str, Any]:
     return {k: row[k] for k in FIELDS}

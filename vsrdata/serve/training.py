@@ -91,8 +91,14 @@ class Runs:
         self.children: dict[str, subprocess.Popen[bytes]] = {}
 
     def folders(self) -> dict[str, Path]:
-        return {p.relative_to(self.root).as_posix(): p for p in _folders(self.root, "config.json")
-                if "identity" in json.loads((p / "config.json").read_text())}  # fmt: skip
+        """Run folders under the data folder, and those of runs started here that have not
+        written their config.json yet."""
+        found = {p.relative_to(self.root).as_posix(): p for p in _folders(self.root, "config.json")
+                 if "identity" in json.loads((p / "config.json").read_text())}  # fmt: skip
+        for run_id in self.store.run_pids():
+            if run_id not in found and (self.root / run_id).is_dir():
+                found[run_id] = self.root / run_id
+        return found
 
     def folder(self, run_id: str) -> Path:
         path = self.folders().get(run_id)
@@ -106,14 +112,26 @@ class Runs:
             child.poll()  # reap a finished child
         pid = self.store.run_pids().get(run_id)
         if pid is not None and _alive(pid, path):
-            return "running"
+            return "running" if (path / "config.json").is_file() else "starting"
         report = path / "train_report.json"
         if report.is_file():
             return "stopped" if json.loads(report.read_text()).get("stopped") else "finished"
-        return "stopped" if (path / "ckpt").is_dir() else "new"
+        if (path / "ckpt").is_dir():
+            return "stopped"
+        return "failed" if (path / "serve.log").is_file() else "new"
+
+    def run_config(self, run_id: str, path: Path) -> dict[str, Any]:
+        """The run's config.json, or what its command line says until that is written."""
+        file = path / "config.json"
+        if file.is_file():
+            return dict(json.loads(file.read_text())["config"])
+        argv = self.store.run_argv(run_id) or []
+        flags = dict(zip(argv[2::2], argv[3::2], strict=False))
+        return {"model": flags.get("--model"), "preset": flags.get("--preset"),
+                "dataset": argv[1] if len(argv) > 1 else None}  # fmt: skip
 
     def summary(self, run_id: str, path: Path) -> dict[str, Any]:
-        config = json.loads((path / "config.json").read_text())["config"]
+        config = self.run_config(run_id, path)
         best = path / "best.json"
         losses = read_jsonl(path / "loss.jsonl")
         plan = path / "plan.json"
@@ -131,8 +149,7 @@ class Runs:
         log = path / "serve.log"
         text = log.read_text(errors="replace") if log.is_file() else ""
         tail = [t for t in text.replace("\r", "\n").splitlines() if t.strip()][-20:]
-        return {**self.summary(run_id, path),
-                "config": json.loads((path / "config.json").read_text())["config"],
+        return {**self.summary(run_id, path), "config": self.run_config(run_id, path),
                 "history": read_jsonl(path / "history.jsonl"),
                 "loss": _thin(read_jsonl(path / "loss.jsonl"), 400),
                 "reports": self.reports(run_id, path), "log": tail}  # fmt: skip
@@ -244,7 +261,7 @@ def router(config: ServeConfig, store: Store) -> APIRouter:
     def resume(run_id: str) -> dict[str, Any]:
         allowed()
         path = runs.folder(run_id)
-        if runs.state(run_id, path) == "running":
+        if runs.state(run_id, path) in ("running", "starting"):
             raise HTTPException(409, f"{run_id} is running")
         argv = ["resume", str(path)]
         runs.launch(run_id, argv)

@@ -80,37 +80,37 @@ function upload() {
   xhr.send(file);
 }
 
-function cell(row, text, cls) {
-  const td = document.createElement("td"); if (cls) td.className = cls;
-  if (text instanceof Node) td.appendChild(text); else td.textContent = text;
-  row.appendChild(td); return td;
-}
 function button(text, action, title) {
   const b = document.createElement("button"); b.textContent = text; b.onclick = action;
   if (title) b.title = title; return b;
 }
 
-async function refresh() {
-  const response = await fetch("/api/jobs");
-  if (!response.ok) return;
-  const jobs = await response.json();
-  const body = $("jobs").querySelector("tbody");
-  body.innerHTML = "";
-  $("nojobs").hidden = jobs.length > 0;
-  for (const job of jobs) {
-    const tr = document.createElement("tr"); tr.dataset.id = job.id; tr.dataset.state = job.state;
-    cell(tr, job.name); cell(tr, job.label);
-    const state = cell(tr, job.state, `state-${job.state}`);
-    if (job.error) state.title = job.error;
-    const bar = document.createElement("div"); bar.className = "bar";
-    const fill = document.createElement("div");
-    const fraction = job.state === "done" ? 1 : job.total ? job.done / job.total : 0;
-    fill.style.width = `${Math.round(100 * fraction)}%`; bar.appendChild(fill);
-    cell(tr, job.state === "failed" ? job.error || "" : bar);
-    cell(tr, job.total ? `${job.done} / ${job.total}` : `${job.done}`, "num frames");
-    cell(tr, job.rate ? job.rate.toFixed(2) : "–", "num");
-    cell(tr, job.state === "running" ? duration(job.remaining) : "–", "num");
-    const actions = cell(tr, "");
+// A job's row is made once and then updated in place, so a button is never replaced under
+// the pointer while the list refreshes.
+function makeRow(job) {
+  const tr = document.createElement("tr"); tr.dataset.id = job.id;
+  tr.innerHTML = '<td class="name"></td><td class="label"></td><td class="state"></td>' +
+    '<td class="progress"><div class="bar"><div></div></div><span class="error"></span></td>' +
+    '<td class="num frames"></td><td class="num rate"></td><td class="num left"></td>' +
+    '<td class="actions"></td>';
+  tr.querySelector(".name").textContent = job.name;
+  tr.querySelector(".label").textContent = job.label;
+  return tr;
+}
+function updateRow(tr, job) {
+  const q = (c) => tr.querySelector(c);
+  const state = q(".state");
+  state.textContent = job.state; state.className = `state state-${job.state}`;
+  state.title = job.error || "";
+  const fraction = job.state === "done" ? 1 : job.total ? job.done / job.total : 0;
+  q(".bar").hidden = job.state === "failed";
+  q(".bar > div").style.width = `${Math.round(100 * fraction)}%`;
+  q(".progress .error").textContent = job.state === "failed" ? job.error || "" : "";
+  q(".frames").textContent = job.total ? `${job.done} / ${job.total}` : `${job.done}`;
+  q(".rate").textContent = job.rate ? job.rate.toFixed(2) : "–";
+  q(".left").textContent = job.state === "running" ? duration(job.remaining) : "–";
+  if (tr.dataset.state !== job.state) {  // the actions change with the state only
+    const actions = q(".actions"); actions.innerHTML = "";
     if (job.state === "done") {
       actions.appendChild(button("view", () => view(job), "bicubic beside the model, one frame"));
       const a = document.createElement("a");
@@ -118,10 +118,30 @@ async function refresh() {
       a.style.margin = "0 .5em"; actions.appendChild(a);
     }
     actions.appendChild(button("delete", () => remove(job), "delete the job and its files"));
-    body.appendChild(tr);
+    tr.dataset.state = job.state;
   }
-  const busy = jobs.some(j => j.state === "queued" || j.state === "running");
+}
+
+async function refresh() {
   clearTimeout(polling);
+  let jobs = [];
+  try {
+    const response = await fetch("/api/jobs");
+    if (response.ok) jobs = await response.json();
+  } catch (e) { /* the server is restarting: try again */ }
+  const body = $("jobs").querySelector("tbody");
+  const rows = new Map([...body.rows].map(r => [r.dataset.id, r]));
+  $("nojobs").hidden = jobs.length > 0;
+  let before = body.firstChild;
+  for (const job of jobs) {  // newest first, as the server sends them
+    let tr = rows.get(job.id);
+    rows.delete(job.id);
+    if (!tr) tr = makeRow(job);
+    if (tr !== before) body.insertBefore(tr, before); else before = before.nextSibling;
+    updateRow(tr, job);
+  }
+  for (const gone of rows.values()) gone.remove();
+  const busy = jobs.some(j => j.state === "queued" || j.state === "running");
   polling = setTimeout(refresh, busy ? 1000 : 5000);
 }
 
