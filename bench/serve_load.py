@@ -1,13 +1,15 @@
 """A bounded load test of ``vsrdata serve`` on loopback (issue 14).
 
 ``--users`` simulated browsers (threads, each with its own session cookie) upload a short
-clip each at once (12 frames of 64×48 with audio, ×2 bicubic) and then poll the job list
+clip each at once (``--frames`` frames of ``--size`` with audio, ×2 bicubic: the queue takes
+about a minute with one worker, so the polling meets a busy worker) and then poll the job list
 every ``--poll`` seconds while reloading the page every few polls, as the page's script does,
 until their job is done. Checks: every job finishes, each user's list holds only its own
 job and another user's job URL answers 404. Reports the p50/p95/max latency of the page
 (``GET /``), the progress endpoint (``GET /api/jobs``) and the uploads under that load.
 
-    python bench/serve_load.py [--users 20] [--workers 1] [--poll 0.5]
+    python bench/serve_load.py [--users 20] [--workers 1] [--poll 0.5] [--frames 40]
+                               [--size 320x240]
 """
 
 from __future__ import annotations
@@ -80,10 +82,13 @@ def main() -> None:
     ap.add_argument("--users", type=int, default=20)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--poll", type=float, default=0.5)
+    ap.add_argument("--frames", type=int, default=40)
+    ap.add_argument("--size", default="320x240")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     clip = OUT / "serve-load-clip.mp4"
-    clip_with_audio(clip)
+    width, height = (int(v) for v in args.size.split("x"))
+    clip_with_audio(clip, frames=args.frames, size=(width, height))
     data = OUT / "serve-load"
     subprocess.run(["rm", "-rf", str(data)], check=True)
     with socket.socket() as s:
@@ -92,6 +97,7 @@ def main() -> None:
     server = subprocess.Popen([sys.executable, "-m", "vsrdata", "serve", "--data", str(data),
                                "--port", str(port), "--workers", str(args.workers),
                                "--max-jobs", "2"], stderr=subprocess.DEVNULL)  # fmt: skip
+    size = f"{args.frames} frames of {args.size}"
     try:
         probe = User(port)
         for _ in range(600):
@@ -124,7 +130,8 @@ def main() -> None:
         rows.append([kind, len(values), 1000 * statistics.median(values),
                      1000 * percentile(values, 0.95), 1000 * max(values)])  # fmt: skip
     report("serve load", ["endpoint", "requests", "p50 ms", "p95 ms", "max ms"], rows,
-           {"users": args.users, "workers": args.workers, "jobs done": f"{done}/{args.users}",
+           {"users": args.users, "workers": args.workers, "clip": size,
+            "jobs done": f"{done}/{args.users}",
             "each user saw only its own job; others' job URLs 404": isolated,
             "wall seconds until every job was done": round(wall, 1)})  # fmt: skip
     if done != args.users or not isolated:

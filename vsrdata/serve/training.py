@@ -138,9 +138,15 @@ class Runs:
         total = config.get("steps")
         if plan.is_file():
             total = json.loads(plan.read_text())["total_steps"]
+        report = path / "train_report.json"
+        history = read_jsonl(path / "history.jsonl")
+        if report.is_file():
+            step = json.loads(report.read_text())["steps"]
+        else:  # the latest step logged (loss every log_every steps, validations)
+            step = max([0, *(p["step"] for p in losses[-1:] + history[-1:])])
         return {"id": run_id, "state": self.state(run_id, path), "model": config["model"],
                 "preset": config.get("preset"), "dataset": config["dataset"],
-                "step": losses[-1]["step"] if losses else 0, "total_steps": total,
+                "step": step, "total_steps": total,
                 "best": json.loads(best.read_text()) if best.is_file() else None,
                 "has_best": (path / "best.keras").is_file()}  # fmt: skip
 

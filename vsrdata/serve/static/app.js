@@ -7,13 +7,14 @@ let chosen = null, limits = null, models = [], polling = null;
 function human(bytes) {
   const units = ["B", "KB", "MB", "GB"]; let i = 0;
   while (bytes >= 1024 && i < units.length - 1) { bytes /= 1024; i++; }
-  return `${bytes.toFixed(i ? 1 : 0)} ${units[i]}`;
+  return `${Number.isInteger(bytes) ? bytes : bytes.toFixed(1)} ${units[i]}`;
 }
 function duration(s) {
   if (s === null || s === undefined) return "–";
   s = Math.round(s);
-  return s >= 3600 ? `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`
-       : s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  const parts = [h && `${h} h`, m && `${m} min`, (r || s === 0) && !h && `${r} s`];
+  return parts.filter(Boolean).join(" ");
 }
 function say(text, kind) { const m = $("message"); m.textContent = text; m.className = kind || ""; }
 async function detail(response) {
