@@ -201,3 +201,14 @@ def test_a_too_large_upload_is_cut_off_while_streaming(tmp_path: Path) -> None:
         assert with_length[0] == 413 and b"larger than the limit of 1 MB" in with_length[1]
     finally:
         server.stop()
+
+
+def test_bad_options_are_refused_before_the_server_starts(tmp_path: Path) -> None:
+    for args, message in ((["--workers", "0"], "--workers must be at least 1"),
+                          (["--max-size", "big"], "--max-size takes WIDTHxHEIGHT"),
+                          (["--retention", "soon"], "--retention takes a duration"),
+                          (["--models", str(tmp_path / "none")], "is not a folder")):  # fmt: skip
+        res = subprocess.run([sys.executable, "-m", "vsrdata", "serve", "--data",
+                              str(tmp_path / "d"), *args], capture_output=True, text=True,
+                             timeout=60)  # fmt: skip
+        assert res.returncode == 2 and message in res.stderr, (args, res.stderr)

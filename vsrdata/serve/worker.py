@@ -99,7 +99,10 @@ def make_upscaler(config: ServeConfig, job: dict[str, Any], cache: dict[str, Any
     if job["model"] == "bicubic":
         return Bicubic(job["scale"])
     if job["model"] not in cache:
+        from vsrdata.common.quiet import import_tensorflow
+
         assert config.models is not None
+        import_tensorflow()  # without its start-up notices in the server's log
         cache.clear()  # one model in memory at a time
         cache[job["model"]] = KerasUpscaler(Path(config.models) / job["model"], tile=config.tile)
     return cache[job["model"]]

@@ -51,8 +51,9 @@ async function loadRuns() {
   }
 }
 
-function chart(svg, points, key, color) {
-  const W = +svg.getAttribute("width"), H = +svg.getAttribute("height"), m = 44;
+// A line chart of points[i][key] by step; ``log``: a logarithmic value axis (the loss).
+function chart(svg, points, key, color, log) {
+  const W = +svg.getAttribute("width"), H = +svg.getAttribute("height"), m = 58;
   svg.innerHTML = "";
   const ns = "http://www.w3.org/2000/svg";
   const add = (tag, attrs, text) => {
@@ -60,9 +61,11 @@ function chart(svg, points, key, color) {
     for (const k in attrs) e.setAttribute(k, attrs[k]);
     if (text !== undefined) e.textContent = text; svg.appendChild(e); return e;
   };
-  const pts = points.filter(p => Number.isFinite(p[key]));
+  const pts = points.filter(p => Number.isFinite(p[key]) && (!log || p[key] > 0));
   if (!pts.length) { add("text", { x: W / 2, y: H / 2, "text-anchor": "middle", fill: "#5f6b78" }, "no points yet"); return; }
-  const xs = pts.map(p => p.step), ys = pts.map(p => p[key]);
+  const value = (p) => log ? Math.log10(p[key]) : p[key];
+  const label = (v) => (log ? 10 ** v : v).toPrecision(3);
+  const xs = pts.map(p => p.step), ys = pts.map(value);
   const x0 = Math.min(...xs), x1 = Math.max(...xs, x0 + 1);
   let y0 = Math.min(...ys), y1 = Math.max(...ys); if (y1 - y0 < 1e-12) { y0 -= 1; y1 += 1; }
   const X = (v) => m + (W - m - 10) * (v - x0) / (x1 - x0);
@@ -70,11 +73,11 @@ function chart(svg, points, key, color) {
   add("line", { x1: m, y1: H - 24, x2: W - 10, y2: H - 24, stroke: "#999" });
   add("line", { x1: m, y1: 10, x2: m, y2: H - 24, stroke: "#999" });
   for (const v of [y0, (y0 + y1) / 2, y1])
-    add("text", { x: m - 4, y: Y(v) + 4, "text-anchor": "end", "font-size": 10 }, v.toPrecision(3));
+    add("text", { x: m - 4, y: Y(v) + 4, "text-anchor": "end", "font-size": 10 }, label(v));
   for (const v of [x0, x1]) add("text", { x: X(v), y: H - 8, "text-anchor": "middle", "font-size": 10 }, v);
   add("polyline", { fill: "none", stroke: color, "stroke-width": 1.5,
-                    points: pts.map(p => `${X(p.step)},${Y(p[key])}`).join(" ") });
-  if (pts.length < 40) for (const p of pts) add("circle", { cx: X(p.step), cy: Y(p[key]), r: 2.5, fill: color });
+                    points: pts.map(p => `${X(p.step)},${Y(value(p))}`).join(" ") });
+  if (pts.length < 40) for (const p of pts) add("circle", { cx: X(p.step), cy: Y(value(p)), r: 2.5, fill: color });
 }
 
 async function show(id) {
@@ -95,8 +98,8 @@ async function show(id) {
     actions.appendChild(b);
   };
   if (run.state === "running") act("stop", "stop"); else if (run.state !== "finished") act("resume", "resume");
-  chart($("chart-loss"), run.loss, "loss", "#1f6feb");
-  chart($("chart-gain"), run.history, "gain_db", "#2e7d32");
+  chart($("chart-loss"), run.loss, "loss", "#1f6feb", true);
+  chart($("chart-gain"), run.history, "gain_db", "#2e7d32", false);
   const links = $("run-links"); links.innerHTML = "";
   if (run.has_best) {
     const best = run.best ? ` (step ${run.best.step}, ${run.best.gain_db.toFixed(2)} dB over bicubic)` : "";
@@ -107,7 +110,8 @@ async function show(id) {
     a.href = `/reports/${rep}`; a.textContent = `eval report ${rep}`; p.appendChild(a); links.appendChild(p);
   }
   $("run-config").textContent = JSON.stringify(run.config, null, 1);
-  $("run-log").textContent = run.log.join("\n");
+  $("run-log").textContent = run.log.length ? run.log.join("\n")
+    : "(no output here: the run was not started from this page)";
   if (run.state === "running") timer = setTimeout(() => { show(id); loadRuns(); }, 2000);
 }
 
