@@ -12,6 +12,8 @@ import typer
 
 from vsrdata.cli.app import Bars, _choices, app, err, load_tensorflow, out
 from vsrdata.errors import UsageError
+from vsrdata.evaluate.benchmarks import BENCHMARKS
+from vsrdata.evaluate.benchmarks import benchmark as registry_benchmark
 from vsrdata.evaluate.infer import TEMPORAL_PADS, check_tile
 from vsrdata.evaluate.protocol import PROTOCOLS
 from vsrdata.preprocess.degrade import DEGRADATIONS, SCALES
@@ -33,6 +35,20 @@ def _print_categories(doc: dict[str, Any]) -> None:
         out.print(table)
 
 
+def _print_comparisons(doc: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    from vsrdata.evaluate.report import comparison_table
+
+    header, *rows = comparison_table(doc)
+    table = Table(title="Gains (PSNR, dB) with 95% bootstrap intervals; tests over clips")
+    for name in header:
+        table.add_column(name, justify="right", no_wrap=name == "95% CI")
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
+
+
 @app.command("eval")
 def eval_command(
     dataset: Annotated[
@@ -51,7 +67,22 @@ def eval_command(
     by_category: Annotated[
         bool, typer.Option("--by-category", help="Print the per-category table.")
     ] = False,
-    protocol: Annotated[str, typer.Option(help=_choices(PROTOCOLS))] = "duf",
+    results: Annotated[
+        list[str] | None,
+        typer.Option(help="NAME=DIR: a method's released output frames (DIR/<clip>/); repeatable."),
+    ] = None,
+    benchmark: Annotated[
+        tuple[str, Path] | None,
+        typer.Option(
+            metavar="NAME DIR", help=f"A standard test set and its folder: {_choices(BENCHMARKS)}."
+        ),
+    ] = None,
+    baseline: Annotated[
+        str | None, typer.Option(help="Also compare every column with this one (CI, tests).")
+    ] = None,
+    protocol: Annotated[
+        str | None, typer.Option(help=f"{_choices(PROTOCOLS)} (default: duf, or the set's).")
+    ] = None,
     crop_border: Annotated[
         int | None, typer.Option(help="Border pixels left out (standard protocol).")
     ] = None,
@@ -64,17 +95,31 @@ def eval_command(
     temporal_pad: Annotated[str, typer.Option(help=_choices(TEMPORAL_PADS))] = "reflect",
     tile: Annotated[int, typer.Option(help="Tile frames larger than N LR pixels (0: never).")] = 0,
 ) -> None:
-    """Score models against bicubic (PSNR/SSIM on Y) per frame, clip and category."""
+    """Score models and released results against bicubic (PSNR/SSIM) per frame, clip and
+    category, with 95% intervals of every gain."""
     from vsrdata.evaluate.protocol import make_protocol
     from vsrdata.evaluate.report import write_report
     from vsrdata.evaluate.run import EvalConfig, evaluate
 
+    bench_name = None
+    if benchmark is not None:
+        if videos is not None or dataset is not None:
+            raise UsageError("--benchmark NAME DIR names the ground truth; give no DATASET "
+                             "or --videos with it")  # fmt: skip
+        set_ = registry_benchmark(benchmark[0])
+        bench_name, videos = set_.name, benchmark[1]
+        if protocol is None:
+            protocol = set_.protocols[0]
+        elif protocol not in set_.protocols:
+            err.print(f"[yellow]note:[/] {set_.title} is published under --protocol "
+                      f"{' or '.join(set_.protocols)}; scoring with {protocol}")  # fmt: skip
     config = EvalConfig(
         dataset=str(dataset) if dataset else None, videos=str(videos) if videos else None,
         models=tuple(model or ()), scale=scale, degradation=degradation,
-        temporal_pad=temporal_pad, tile=tile,
+        temporal_pad=temporal_pad, tile=tile, results=tuple(results or ()),
+        benchmark=bench_name, baseline=baseline,
     ).validate()  # fmt: skip
-    rules = make_protocol(protocol, crop_border)
+    rules = make_protocol(protocol or "duf", crop_border)
     if any(m != "bicubic" for m in config.models):
         load_tensorflow()
     with Bars() as bars:
@@ -82,6 +127,8 @@ def eval_command(
     paths = write_report(doc, report)
     if by_category:
         _print_categories(doc)
+    if doc.get("comparisons"):
+        _print_comparisons(doc)
     for skipped in doc["skipped"]:
         err.print(f"skipped {skipped['clip_id']}: {skipped['reason']}")
     out.print(f"protocol {doc['protocol']['description']}", soft_wrap=True)

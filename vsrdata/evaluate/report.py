@@ -38,6 +38,20 @@ def _aggregate(clips: list[Any], models: list[str]) -> dict[str, Any]:
     return row
 
 
+def _confidence(clips: list[Any], models: list[str], seed: int = 0) -> dict[str, Any]:
+    """Each model's gain over bicubic: its 95% bootstrap interval and the paired tests."""
+    from vsrdata.evaluate.stats import compare
+
+    row: dict[str, Any] = {}
+    for m in models:
+        if m != BASELINE:
+            c = compare(clips, m, BASELINE, seed)
+            row[f"ci:{m}"] = c["ci95"]
+            row[f"p:{m}"] = c["wilcoxon_p"]
+            row[f"sign_p:{m}"] = c["sign_p"]
+    return row
+
+
 def summarize(
     results: list[Any],
     models: list[str],
@@ -61,22 +75,32 @@ def summarize(
     if config.dataset is not None and protocol.skip_frames:
         description += " (none here: a dataset's test windows lie wholly inside their shots)"
     return {
-        "protocol": {"name": protocol.name, "description": description,
-                     "crop_border": protocol.crop_border, "skip_frames": protocol.skip_frames},
+        "protocol": {**protocol.as_dict(), "description": description},
         "scale": config.scale,
         "degradation": degradation,
         "temporal_pad": config.temporal_pad,
         "source": config.dataset or config.videos,
+        "benchmark": getattr(config, "benchmark", None),
         "models": models,
         "categories": [
-            {"category": k, **_aggregate([c for c in results if c.category == k], models)}
+            {"category": k, **_aggregate(members, models), **_confidence(members, models)}
             for k in categories
+            for members in [[c for c in results if c.category == k]]
         ],
         "clips": per_clip,
-        "overall": _aggregate(results, models),
+        "overall": {**_aggregate(results, models), **_confidence(results, models)},
+        "comparisons": _comparisons(results, models, getattr(config, "baseline", None)),
         "skipped": skipped,
         "_views": {c.clip_id: c.views for c in results},
     }  # fmt: skip
+
+
+def _comparisons(results: list[Any], models: list[str], baseline: str | None) -> list[Any]:
+    """Every column against bicubic and, with ``--baseline NAME``, against that column."""
+    from vsrdata.evaluate.stats import compare
+
+    bases = [BASELINE] + ([baseline] if baseline and baseline != BASELINE else [])
+    return [compare(results, m, b) for b in bases for m in models if m != b]
 
 
 # -- tables --------------------------------------------------------------------------------------
@@ -86,7 +110,8 @@ def _columns(models: list[str]) -> list[tuple[str, str]]:
     cols = [(f"psnr:{m}", f"PSNR {m}") for m in models]
     cols += [(f"ssim:{m}", f"SSIM {m}") for m in models]
     for m in models[1:]:
-        cols += [(f"gain:{m}", f"gain {m} (dB)"), (f"beats_bicubic:{m}", f"{m} > bicubic")]
+        cols += [(f"gain:{m}", f"gain {m} (dB)"), (f"ci:{m}", f"95% CI {m}"),
+                 (f"p:{m}", f"p {m}"), (f"beats_bicubic:{m}", f"{m} > bicubic")]  # fmt: skip
     cols += [(f"flow_error:{m}", f"flow err {m}") for m in models]
     return cols
 
@@ -100,6 +125,10 @@ def _fmt(key: str, value: Any) -> str:
         return f"{value:.0%}"
     if key.startswith("gain"):
         return f"{value:+.2f}"
+    if key.startswith("ci:"):
+        return f"[{value[0]:+.2f}, {value[1]:+.2f}]"
+    if key.startswith("p:"):
+        return f"{value:.2g}"
     return f"{value:.2f}" if isinstance(value, float) else str(value)
 
 
@@ -119,13 +148,27 @@ def _markdown(table: list[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in table[1:]])
 
 
+def comparison_table(doc: dict[str, Any]) -> list[list[str]]:
+    """Gains with their 95% interval and the paired tests over clips."""
+    header = ["column", "against", "gain (dB)", "95% CI", "clips better", "clips worse",
+              "sign p", "Wilcoxon p"]  # fmt: skip
+    rows = [[c["model"], c["baseline"], f"{c['gain']:+.3f}",
+             f"[{c['ci95'][0]:+.3f}, {c['ci95'][1]:+.3f}]", str(c["clips_better"]),
+             str(c["clips_worse"]), f"{c['sign_p']:.3g}", f"{c['wilcoxon_p']:.3g}"]
+            for c in doc.get("comparisons", [])]  # fmt: skip
+    return [header, *rows]
+
+
 def tables(doc: dict[str, Any]) -> dict[str, list[list[str]]]:
     models = doc["models"]
-    return {
+    out = {
         "By category": _table(doc["categories"], "category", models),
         "By clip": _table(doc["clips"], "clip_id", models),
         "All clips": _table([doc["overall"]], "all", models),
     }
+    if doc.get("comparisons"):
+        out["Gains with 95% intervals"] = comparison_table(doc)
+    return out
 
 
 # -- files ---------------------------------------------------------------------------------------
@@ -152,9 +195,11 @@ def _write_markdown(doc: dict[str, Any], path: Path, views: dict[str, Any]) -> N
     head = (
         f"# vsrdata evaluation\n\nSource: `{doc['source']}`, x{doc['scale']}, degradation "
         f"`{doc['degradation']}`, temporal padding `{doc['temporal_pad']}`.\n\n"
-        f"Protocol {doc['protocol']['description']}. PSNR in dB and SSIM on Y; means over "
+        f"Protocol {doc['protocol']['description']}. PSNR in dB and SSIM; means over "
         "frames within a clip, then over clips. Flow error: mean end-point distance (HR "
-        "pixels) between the optical flow of consecutive outputs and of the ground truth.\n"
+        "pixels) between the optical flow of consecutive outputs and of the ground truth. "
+        "95% CI: two-level bootstrap (clips, then frames within clips) of the gain over "
+        "bicubic; p: two-sided Wilcoxon signed-rank test over clips.\n"
     )
     body = "".join(f"\n## {title}\n\n{_markdown(t)}\n" for title, t in tables(doc).items())
     skipped = "".join(f"- `{s['clip_id']}`: {s['reason']}\n" for s in doc["skipped"])
@@ -170,11 +215,72 @@ def _write_html(doc: dict[str, Any], path: Path, views: dict[str, Any]) -> None:
     path.write_text(_html(doc, figures))
 
 
+_TEX_ESCAPES = {"\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#",
+                "$": r"\$", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+                "^": r"\textasciicircum{}"}  # fmt: skip
+
+
+def tex_escape(text: str) -> str:
+    return "".join(_TEX_ESCAPES.get(ch, ch) for ch in str(text))
+
+
+def set_name(doc: dict[str, Any]) -> str:
+    """The column group of a report in a published table: the benchmark's name, else the
+    source folder's."""
+    from vsrdata.evaluate.benchmarks import BENCHMARKS
+
+    bench = doc.get("benchmark")
+    name = BENCHMARKS[bench].title if bench in BENCHMARKS else Path(str(doc["source"])).name
+    return f"{name} ({doc['degradation'].upper()}x{doc['scale']})"
+
+
+def latex_table(docs: list[dict[str, Any]]) -> str:
+    r"""Methods as rows, test sets × PSNR/SSIM as columns, the best of each column in bold
+    and the second underlined, as published VSR tables are laid out; ready for ``\input``
+    (needs only ``booktabs``)."""
+    methods: list[str] = []
+    for doc in docs:
+        methods += [m for m in doc["models"] if m not in methods]
+    columns = []  # (set, metric, {method: value})
+    for doc in docs:
+        for metric in ("psnr", "ssim"):
+            digits = 2 if metric == "psnr" else 4  # ranked as printed: equal text, equal rank
+            values = {m: round(doc["overall"][f"{metric}:{m}"], digits) for m in doc["models"]}
+            columns.append((set_name(doc), metric, values))
+    lines = [r"\begin{tabular}{l" + "cc" * len(docs) + "}", r"\toprule",
+             "Method & " + " & ".join(rf"\multicolumn{{2}}{{c}}{{{tex_escape(set_name(d))}}}"
+                                      for d in docs) + r" \\",
+             " & " + " & ".join("PSNR & SSIM" for _ in docs) + r" \\", r"\midrule"]  # fmt: skip
+    ranks = []
+    for _, _, values in columns:
+        order = sorted(set(values.values()), reverse=True)
+        ranks.append({m: order.index(v) for m, v in values.items()})
+    for method in methods:
+        cells = []
+        for (_, metric, values), rank in zip(columns, ranks, strict=True):
+            if method not in values:
+                cells.append("--")
+                continue
+            text = f"{values[method]:.2f}" if metric == "psnr" else f"{values[method]:.4f}"
+            place = rank[method]
+            cells.append(rf"\textbf{{{text}}}" if place == 0 and len(values) > 1 else
+                         rf"\underline{{{text}}}" if place == 1 else text)  # fmt: skip
+        lines.append(tex_escape(method) + " & " + " & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def _write_tex(doc: dict[str, Any], path: Path, views: dict[str, Any]) -> None:
+    path.write_text(f"% vsrdata evaluation: {doc['protocol']['description']}\n"
+                    + latex_table([doc]))  # fmt: skip
+
+
 # kind -> (file name, writer(doc, path, views)); a new report format is one entry here
 WRITERS: dict[str, tuple[str, Any]] = {
     "json": ("results.json", _write_json),
     "csv": ("results.csv", _write_csv),
     "md": ("report.md", _write_markdown),
+    "tex": ("report.tex", _write_tex),
     "html": ("report.html", _write_html),
 }
 

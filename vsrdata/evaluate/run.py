@@ -33,6 +33,7 @@ from vsrdata.evaluate.infer import (
     temporal_window,
 )
 from vsrdata.evaluate.protocol import Protocol
+from vsrdata.evaluate.results import ReleasedResults, parse_results
 from vsrdata.preprocess.degrade import DEGRADATIONS, SCALES, degrade
 from vsrdata.preprocess.video import FrameStream, discover
 
@@ -49,6 +50,9 @@ class EvalConfig:
     temporal_pad: str = "reflect"
     tile: int = 0
     frames: int = 7  # window length; evaluate() sets it (the dataset's, or the longest model's)
+    results: tuple[str, ...] = ()  # NAME=DIR: released output frames, one column each
+    baseline: str | None = None  # also compare every column with this one
+    benchmark: str | None = None  # a standard test set's name (videos is its folder)
 
     def validate(self) -> EvalConfig:
         if (self.dataset is None) == (self.videos is None):
@@ -60,6 +64,10 @@ class EvalConfig:
         if self.temporal_pad not in TEMPORAL_PADS:
             raise UsageError(f"--temporal-pad must be one of {', '.join(TEMPORAL_PADS)}")
         check_tile(self.tile)
+        if self.results and self.videos is None:
+            raise UsageError("--results scores output frames against --videos GT_DIR (or a "
+                             "--benchmark); a dataset's test split has no released "
+                             "outputs")  # fmt: skip
         for _, path in name_models(self.models):  # before anything loads: a quick error
             if not Path(path).is_file():
                 raise InputError(f"model {path} does not exist (give a .keras file or 'bicubic')")
@@ -137,6 +145,17 @@ def video_clips(folder: str, config: EvalConfig) -> list[Clip]:
     return [Clip(r.clip_id, r.category, partial(frames_of, r), padded=True) for r in refs]
 
 
+def benchmark_clips(config: EvalConfig) -> list[Clip]:
+    """The clips of a standard test set, in its own order, after its layout is checked; all
+    of one category, the set's name."""
+    from vsrdata.evaluate.benchmarks import benchmark
+
+    bench = benchmark(str(config.benchmark))
+    base, ids = bench.locate(str(config.videos))
+    by_id = {c.clip_id: c for c in video_clips(str(base), config)}
+    return [replace(by_id[i], category=bench.title) for i in ids]
+
+
 def crop_to_scale(hr: np.ndarray, scale: int) -> np.ndarray:
     """HR cropped to a multiple of the scale (what the degradation's LR upscales back to)."""
     h, w = hr.shape[0] // scale * scale, hr.shape[1] // scale * scale
@@ -168,6 +187,9 @@ def score_clip(
     truth: list[np.ndarray] = []
     items = list(clip.windows())  # windows of one clip (bounded by the clip, not the set)
     main = upscalers[-1].name  # the views follow the last model (bicubic when alone)
+    for up in upscalers:  # released results align their files with this clip (or raise)
+        if hasattr(up, "begin_clip"):
+            up.begin_clip(clip.clip_id, [hr for _, _, hr in items], protocol)
     progress(Start("frames", len(items)))
     for position, (frame, window, hr) in enumerate(items):
         progress(Advance("frames"))
@@ -176,7 +198,7 @@ def score_clip(
         result.frame_ids.append(frame)
         truth.append(hr)
         for up in upscalers:
-            out = up(window)
+            out = up.frame(position) if hasattr(up, "frame") else up(window)
             if out.shape != hr.shape:
                 raise InputError(f"{up.name} gave {out.shape} for a {hr.shape} frame")
             b = protocol.crop_border
@@ -229,9 +251,19 @@ def evaluate(config: EvalConfig, protocol: Protocol, progress: Reporter = silent
                              f"has windows of {frames}: rebuild it with --frames "
                              f"{longest.frames}")  # fmt: skip
     config = replace(config, frames=frames)
-    upscalers: list[Any] = [Bicubic(config.scale, frames), *models]
+    released = [ReleasedResults(name, folder, config.scale)
+                for name, folder in parse_results(config.results)]  # fmt: skip
+    taken = {up.name for up in models} & {r.name for r in released}
+    if taken:
+        raise UsageError(f"--results {', '.join(sorted(taken))}: a model has that name too")
+    upscalers: list[Any] = [Bicubic(config.scale, frames), *models, *released]
+    names = [up.name for up in upscalers]
+    if config.baseline is not None and config.baseline not in names:
+        raise UsageError(f"--baseline {config.baseline} is not a column ({', '.join(names)})")
     if index is not None:
         clips, degradation = dataset_clips(str(config.dataset), index)
+    elif config.benchmark is not None:
+        clips, degradation = benchmark_clips(config), config.degradation
     else:
         clips, degradation = video_clips(str(config.videos), config), config.degradation
     warnings = trained_elsewhere(upscalers, degradation)

@@ -1,0 +1,219 @@
+"""Published tables: released results as columns, the standard test sets' layouts, the
+confidence of a gain, and report.tex."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from vsrdata.common.metrics import PSNR_CAP
+from vsrdata.errors import InputError
+from vsrdata.evaluate.protocol import make_protocol
+from vsrdata.evaluate.run import EvalConfig, evaluate
+from vsrdata.evaluate.stats import bootstrap_interval, paired_tests
+from vsrdata.preprocess.degrade import degrade, imresize
+
+
+def write_clip(folder: Path, frames: int, size: tuple[int, int] = (96, 80), seed: int = 0,
+               name: str = "{:08d}.png") -> None:  # fmt: skip
+    """A textured scene panning 3 px per frame (so neighbouring frames differ), as PNGs."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    texture = cv2.GaussianBlur(rng.integers(0, 256, (h + 8, w + 3 * frames + 8, 3), np.uint8),
+                               (0, 0), 1.5)  # fmt: skip
+    folder.mkdir(parents=True, exist_ok=True)
+    for t in range(frames):
+        rgb = texture[4 : 4 + h, 3 * t : 3 * t + w]
+        cv2.imwrite(str(folder / name.format(t)), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+
+
+def frames_of(folder: Path) -> list[np.ndarray]:
+    return [cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB) for p in sorted(folder.iterdir())]
+
+
+def save(folder: Path, images: list[np.ndarray], start: int = 0) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, rgb in enumerate(images):
+        cv2.imwrite(str(folder / f"{start + i:08d}.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+
+
+@pytest.fixture(scope="module")
+def gt(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("gt")
+    write_clip(root / "alpha", 9, seed=1)
+    write_clip(root / "beta", 9, seed=2)
+    return root
+
+
+def run(gt: Path, results: dict[str, Path], protocol: str = "standard", **kw: object) -> dict:
+    config = EvalConfig(videos=str(gt), results=tuple(f"{k}={v}" for k, v in results.items()),
+                        scale=4, degradation="bd", **kw)  # type: ignore[arg-type]  # fmt: skip
+    return evaluate(config, make_protocol(protocol))
+
+
+def test_ground_truth_as_results_scores_capped_psnr_and_ssim_one(gt: Path) -> None:
+    doc = run(gt, {"oracle": gt})
+    assert doc["models"] == ["bicubic", "oracle"]
+    for clip in doc["clips"]:
+        assert set(clip["per_frame"]["psnr:oracle"]) == {PSNR_CAP}
+        assert set(clip["per_frame"]["ssim:oracle"]) == {1.0}
+    assert doc["overall"]["psnr:oracle"] == PSNR_CAP
+
+
+def test_results_made_by_vsrdata_bicubic_are_exactly_the_bicubic_column(
+    gt: Path, tmp_path: Path
+) -> None:
+    for clip in ("alpha", "beta"):
+        hr = frames_of(gt / clip)
+        save(tmp_path / "bic" / clip, [imresize(degrade(f, "bd", 4), 4) for f in hr])
+    doc = run(gt, {"mine": tmp_path / "bic"}, baseline="mine")
+    for clip in doc["clips"]:
+        frames = clip["per_frame"]
+        assert frames["psnr:mine"] == frames["psnr:bicubic"]
+        assert frames["ssim:mine"] == frames["ssim:bicubic"]
+    mine = next(c for c in doc["comparisons"] if c["model"] == "mine")
+    assert mine["gain"] == 0 and mine["ci95"] == [0.0, 0.0] and mine["wilcoxon_p"] == 1.0
+
+
+def test_missing_shuffled_and_misnumbered_frames_are_errors(gt: Path, tmp_path: Path) -> None:
+    short = tmp_path / "short"
+    shutil.copytree(gt, short)
+    (short / "beta" / "00000004.png").unlink()
+    with pytest.raises(InputError, match="clip beta: 8 output frames for 9"):
+        run(gt, {"m": short})
+    shuffled = tmp_path / "shuffled"
+    shutil.copytree(gt, shuffled)
+    files = sorted((shuffled / "alpha").iterdir())
+    order = [0, 5, 1, 7, 3, 8, 2, 6, 4]
+    images = [cv2.imread(str(f)) for f in files]
+    for f, k in zip(files, order, strict=True):
+        cv2.imwrite(str(f), images[k])
+    with pytest.raises(InputError, match="clip alpha: the output frames match .* out of order"):
+        run(gt, {"m": shuffled})
+    shifted = tmp_path / "shifted"
+    for clip in ("alpha", "beta"):  # numbered from 1 where the ground truth starts at 0
+        hr = frames_of(gt / clip)
+        save(shifted / clip, [hr[0], *hr[:-1]])
+    with pytest.raises(InputError, match="shifted by -1 frame"):
+        run(gt, {"m": shifted})
+    with pytest.raises(InputError, match="no output frames for clip beta"):
+        shutil.rmtree(short / "beta")
+        run(gt, {"m": short})
+
+
+def test_outputs_without_end_frames_or_border_follow_the_protocol(gt: Path, tmp_path: Path) -> None:
+    trimmed, cropped = tmp_path / "trimmed", tmp_path / "cropped"
+    for clip in ("alpha", "beta"):
+        hr = frames_of(gt / clip)
+        save(trimmed / clip, hr[2:-2], start=2)  # the DUF release leaves 2 out at each end
+        save(cropped / clip, [f[8:-8, 8:-8] for f in hr])
+    doc = run(gt, {"trimmed": trimmed, "cropped": cropped}, protocol="duf")
+    assert doc["overall"]["psnr:trimmed"] == doc["overall"]["psnr:cropped"] == PSNR_CAP
+    assert doc["clips"][0]["per_frame"]["frame"] == [2, 3, 4, 5, 6]
+    with pytest.raises(InputError, match=r"5 output frames for 9 .*\(here 0\)"):
+        run(gt, {"trimmed": trimmed}, protocol="standard")
+    with pytest.raises(InputError, match="outputs are 80x64, the ground truth 96x80"):
+        run(gt, {"cropped": cropped}, protocol="standard")
+
+
+def test_a_constant_gain_has_a_zero_width_interval() -> None:
+    gain, low, high = bootstrap_interval([np.full(n, 0.25) for n in (3, 7, 12)])
+    assert gain == pytest.approx(0.25, abs=1e-12)
+    assert high - low == pytest.approx(0.0, abs=1e-12) and low == pytest.approx(0.25, abs=1e-12)
+
+
+def test_the_interval_covers_the_true_gain_at_about_the_nominal_rate() -> None:
+    """200 simulated evaluations of 12 clips (a clip effect and frame noise around a true
+    gain of 0.3 dB): the deterministic draws make this exact; a 95% interval that covered
+    less than 88% or more than 99.5% of them would be mis-built."""
+    rng = np.random.default_rng(2026)
+    covered = 0
+    for trial in range(200):
+        clips = [0.3 + rng.normal(0, 0.2) + rng.normal(0, 0.5, rng.integers(5, 30))
+                 for _ in range(12)]  # fmt: skip
+        _, low, high = bootstrap_interval(clips, replicates=1000, seed=trial)
+        covered += low <= 0.3 <= high
+    assert 0.88 <= covered / 200 <= 0.995, covered
+
+
+def test_paired_tests_over_clips() -> None:
+    t = paired_tests([0.4, 0.2, 0.5, 0.3, 0.1, 0.6, 0.2, 0.3])
+    assert (t["clips_better"], t["clips_worse"]) == (8, 0)
+    assert t["sign_p"] == pytest.approx(2 / 256) and t["wilcoxon_p"] == pytest.approx(2 / 256)
+    assert paired_tests([0.0, 0.0])["wilcoxon_p"] == 1.0
+
+
+def vid4(root: Path, frames: dict[str, int] | None = None) -> Path:
+    counts = frames or {"calendar": 41, "city": 34, "foliage": 49, "walk": 47}
+    for i, (clip, n) in enumerate(counts.items()):
+        write_clip(root / "GT" / clip, n, size=(64, 64), seed=i)
+    return root
+
+
+def test_benchmark_layouts_are_recognized_from_their_official_naming(tmp_path: Path) -> None:
+    from vsrdata.evaluate.benchmarks import benchmark
+
+    base, ids = benchmark("vid4").locate(vid4(tmp_path / "Vid4"))
+    assert base == tmp_path / "Vid4" / "GT" and ids == ["calendar", "city", "foliage", "walk"]
+    with pytest.raises(InputError, match="lacks the clip folders walk"):
+        benchmark("vid4").locate(vid4(tmp_path / "v2", {"calendar": 41, "city": 34,
+                                                          "foliage": 49}))  # fmt: skip
+    with pytest.raises(InputError, match="city holds 30 frames; the set's clip has 34"):
+        benchmark("vid4").locate(vid4(tmp_path / "v3", {"calendar": 41, "city": 30,
+                                                          "foliage": 49, "walk": 47}))  # fmt: skip
+    reds = tmp_path / "REDS" / "train_sharp"
+    for clip in ("000", "011", "015", "020", "001"):
+        write_clip(reds / clip, 100, size=(16, 16))
+    base, ids = benchmark("reds4").locate(tmp_path / "REDS")
+    assert base == reds and ids == ["000", "011", "015", "020"]
+    vimeo = tmp_path / "vimeo_septuplet"
+    (vimeo / "sep_testlist.txt").parent.mkdir(parents=True)
+    (vimeo / "sep_testlist.txt").write_text("00001/0266\n00002/0010\n")
+    for clip in ("00001/0266", "00002/0010"):
+        write_clip(vimeo / "sequences" / clip, 7, size=(16, 16), name="im{}.png")
+        for t in range(6, -1, -1):  # im1 ... im7
+            (vimeo / "sequences" / clip / f"im{t}.png").rename(
+                vimeo / "sequences" / clip / f"im{t + 1}.png")  # fmt: skip
+    base, ids = benchmark("vimeo90k-t").locate(vimeo)
+    assert base == vimeo / "sequences" and ids == ["00001/0266", "00002/0010"]
+    (vimeo / "sequences" / "00002" / "0010" / "im7.png").unlink()
+    with pytest.raises(InputError, match="0010 does not hold the 7 frames"):
+        benchmark("vimeo90k-t").locate(vimeo)
+    with pytest.raises(InputError, match="sep_testlist.txt is missing"):
+        benchmark("vimeo90k-t").locate(tmp_path / "Vid4")
+    with pytest.raises(InputError, match="holds 4 clip folders; the set has 10"):
+        benchmark("udm10").locate(tmp_path / "Vid4")
+
+
+def test_eval_cli_on_a_benchmark_writes_the_table_with_intervals(tmp_path: Path) -> None:
+    root = vid4(tmp_path / "Vid4")
+    oracle = root / "GT"
+    res = subprocess.run([sys.executable, "-m", "vsrdata", "eval", "--benchmark", "vid4",
+                          str(root), "--results", f"oracle={oracle}", "--scale", "4",
+                          "--degradation", "bi", "--report", str(tmp_path / "rep")],
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "95% bootstrap intervals" in res.stdout and "standard: Y" in res.stdout
+    doc = json.loads((tmp_path / "rep" / "results.json").read_text())
+    assert doc["benchmark"] == "vid4" and doc["protocol"]["name"] == "standard"
+    assert [c["clip_id"] for c in doc["clips"]] == ["calendar", "city", "foliage", "walk"]
+    assert sum(len(c["per_frame"]["frame"]) for c in doc["clips"]) == 171
+    lo, hi = doc["overall"]["ci:oracle"]
+    assert lo <= doc["overall"]["gain:oracle"] <= hi
+    tex = (tmp_path / "rep" / "report.tex").read_text()
+    body = tex.split("\\midrule")[1].split("\\bottomrule")[0].strip().splitlines()
+    assert [line.split(" & ")[0] for line in body] == ["bicubic", "oracle"]
+    assert tex.count("{") == tex.count("}") and "Vid4 (BIx4)" in tex
+    assert r"\textbf{100.00}" in tex and r"\textbf{1.0000}" in tex
+    md = (tmp_path / "rep" / "report.md").read_text()
+    assert "## Gains with 95% intervals" in md and "| oracle | bicubic |" in md
+    bad = subprocess.run([sys.executable, "-m", "vsrdata", "eval", "--benchmark", "vid4",
+                          str(tmp_path / "nothing")], capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert bad.returncode == 1 and "is not a folder" in bad.stderr
