@@ -95,7 +95,7 @@ def test_missing_shuffled_and_misnumbered_frames_are_errors(gt: Path, tmp_path: 
     images = [cv2.imread(str(f)) for f in files]
     for f, k in zip(files, order, strict=True):
         cv2.imwrite(str(f), images[k])
-    with pytest.raises(InputError, match="clip alpha: the output frames match .* out of order"):
+    with pytest.raises(InputError, match=r"clip alpha: the output frames match .* out of order"):
         run(gt, {"m": shuffled})
     shifted = tmp_path / "shifted"
     for clip in ("alpha", "beta"):  # numbered from 1 where the ground truth starts at 0
@@ -186,7 +186,7 @@ def test_benchmark_layouts_are_recognized_from_their_official_naming(tmp_path: P
     (vimeo / "sequences" / "00002" / "0010" / "im7.png").unlink()
     with pytest.raises(InputError, match="0010 does not hold the 7 frames"):
         benchmark("vimeo90k-t").locate(vimeo)
-    with pytest.raises(InputError, match="sep_testlist.txt is missing"):
+    with pytest.raises(InputError, match=r"sep_testlist\.txt is missing"):
         benchmark("vimeo90k-t").locate(tmp_path / "Vid4")
     with pytest.raises(InputError, match="holds 4 clip folders; the set has 10"):
         benchmark("udm10").locate(tmp_path / "Vid4")
@@ -215,5 +215,6 @@ def test_eval_cli_on_a_benchmark_writes_the_table_with_intervals(tmp_path: Path)
     md = (tmp_path / "rep" / "report.md").read_text()
     assert "## Gains with 95% intervals" in md and "| oracle | bicubic |" in md
     bad = subprocess.run([sys.executable, "-m", "vsrdata", "eval", "--benchmark", "vid4",
-                          str(tmp_path / "nothing")], capture_output=True, text=True, timeout=120)  # fmt: skip
+                          str(tmp_path / "nothing")], capture_output=True, text=True,
+                         timeout=120)  # fmt: skip
     assert bad.returncode == 1 and "is not a folder" in bad.stderr
