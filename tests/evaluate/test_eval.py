@@ -143,7 +143,7 @@ def test_eval_videos_skips_a_broken_clip(tmp_path: Path) -> None:
     assert [c["clip_id"] for c in doc["clips"]] == ["pan/pan_000.mp4", "zoom/zoom_001.mp4"]
     assert all(len(c["per_frame"]["frame"]) == 10 for c in doc["clips"])  # all frames
     assert doc["protocol"]["crop_border"] == 4 and doc["skipped"][0]["clip_id"].endswith("mp4")
-    assert (tmp_path / "r" / "000-pan_pan_000.mp4.worst.png").exists()
+    assert (tmp_path / "r" / "000-pan_pan_000.mp4.worst.0-ground_truth.crop.png").exists()
 
 
 @pytest.mark.slow

@@ -212,6 +212,11 @@ def test_eval_cli_on_a_benchmark_writes_the_table_with_intervals(tmp_path: Path)
     assert [line.split(" & ")[0] for line in body] == ["bicubic", "oracle"]
     assert tex.count("{") == tex.count("}") and "Vid4 (BIx4)" in tex
     assert r"\textbf{100.00}" in tex and r"\textbf{1.0000}" in tex
+    page = (tmp_path / "rep" / "report.html").read_text()
+    assert "<a href='000-calendar.worst.2-oracle.png'><img class='crop'" in page
+    crop = cv2.imread(str(tmp_path / "rep" / "000-calendar.worst.2-oracle.crop.png"))
+    full = cv2.imread(str(tmp_path / "rep" / "000-calendar.worst.2-oracle.png"))
+    assert crop.shape == (64, 64, 3) and full.shape == (64, 64, 3)  # native resolution
     md = (tmp_path / "rep" / "report.md").read_text()
     assert "## Gains with 95% intervals" in md and "| oracle | bicubic |" in md
     bad = subprocess.run([sys.executable, "-m", "vsrdata", "eval", "--benchmark", "vid4",

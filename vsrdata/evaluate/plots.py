@@ -41,7 +41,7 @@ def write_plots(doc: dict[str, Any], views: dict[str, Any], folder: Path) -> dic
     for number, clip in enumerate(doc["clips"]):
         cid, frames = clip["clip_id"], clip["per_frame"]
         stem = f"{number:03d}-{_safe(cid)}"
-        entry: dict[str, str] = {}
+        entry: dict[str, Any] = {}
         fig, ax = plt.subplots(figsize=(6, 2.6))
         for m in models:
             ax.plot(frames["frame"], frames[f"psnr:{m}"], label=m, linewidth=1)
@@ -53,17 +53,23 @@ def write_plots(doc: dict[str, Any], views: dict[str, Any], folder: Path) -> dic
         plt.close(fig)
         entry["curve"] = f"{stem}.psnr.png"
         for label, view in views.get(cid, {}).items():
-            images = view["images"]
-            fig, axes = plt.subplots(1, len(images), figsize=(2.4 * len(images), 2.8))
-            for ax, (name, img) in zip(np.atleast_1d(axes), images.items(), strict=True):
-                ax.imshow(img, interpolation="nearest")
-                score = view["psnr"].get(name)
-                ax.set_title(name if score is None else f"{name}\n{score:.2f} dB", fontsize=8)
-                ax.axis("off")
-            fig.suptitle(f"{label} frame ({view['frame']})", fontsize=9)
-            fig.tight_layout()
-            fig.savefig(folder / f"{stem}.{label}.png", dpi=100)
-            plt.close(fig)
-            entry[label] = f"{stem}.{label}.png"
+            entry[label] = write_crops(view, folder, f"{stem}.{label}")
         figures["clips"][cid] = entry
     return figures
+
+
+def write_crops(view: dict[str, Any], folder: Path, stem: str) -> dict[str, Any]:
+    """One frame's crops, every column at native resolution, and the whole frames they come
+    from (PNG, lossless); what the report shows and links to."""
+    import cv2
+
+    y, x, side = view["box"]
+    crops = []
+    for i, (name, full) in enumerate(view["full"].items()):
+        base = f"{stem}.{i}-{_safe(name)}"
+        for suffix, img in ((".crop.png", view["images"][name]), (".png", full)):
+            bgr = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2BGR)
+            cv2.imwrite(str(folder / f"{base}{suffix}"), bgr, [cv2.IMWRITE_PNG_COMPRESSION, 3])
+        crops.append({"name": name, "psnr": view["psnr"].get(name), "crop": f"{base}.crop.png",
+                      "full": f"{base}.png"})  # fmt: skip
+    return {"frame": view["frame"], "box": [y, x, side], "crops": crops}

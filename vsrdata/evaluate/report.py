@@ -305,12 +305,30 @@ def _html_table(table: list[list[str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
+def _html_crops(label: str, view: dict[str, Any]) -> str:
+    """A frame's crops side by side at twice their size (nearest neighbour), each labelled
+    with its column's PSNR and linked to its whole frame."""
+    y, x, side = view["box"]
+    cells = []
+    for c in view["crops"]:
+        score = "" if c["psnr"] is None else f" {c['psnr']:.2f} dB"
+        cells.append(f"<figure><a href='{html.escape(c['full'])}'><img class='crop' "
+                     f"src='{html.escape(c['crop'])}' width='{2 * side}' height='{2 * side}' "
+                     f"alt='{html.escape(c['name'])}'></a><figcaption>"
+                     f"{html.escape(c['name'])}{score}</figcaption></figure>")  # fmt: skip
+    return (f"<p>{label} frame {view['frame']}: the {side}×{side} region at ({x}, {y}) where "
+            "the columns differ most, 2× nearest neighbour; click a crop for its whole "
+            f"frame.</p><div class='crops'>{''.join(cells)}</div>")  # fmt: skip
+
+
 def _html(doc: dict[str, Any], figures: dict[str, Any]) -> str:
     parts = [
         "<!doctype html><meta charset='utf-8'><title>vsrdata evaluation</title>",
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}"
-        "img{max-width:100%}</style>",
+        "img{max-width:100%}.crops{display:flex;flex-wrap:wrap;gap:.6em}"
+        "figure{margin:0;text-align:center;font-size:.85em}"
+        "img.crop{image-rendering:pixelated;max-width:none}</style>",
         "<h1>vsrdata evaluation</h1>",
         f"<p>Source <code>{html.escape(str(doc['source']))}</code>, x{doc['scale']}, "
         f"degradation {html.escape(doc['degradation'])}. Protocol "
@@ -323,10 +341,12 @@ def _html(doc: dict[str, Any], figures: dict[str, Any]) -> str:
     for clip in doc["clips"]:
         cid = clip["clip_id"]
         parts.append(f"<h3>{html.escape(cid)} ({html.escape(clip['category'])})</h3>")
-        for key in ("curve", "worst", "best"):
-            name = figures.get("clips", {}).get(cid, {}).get(key)
-            if name:
-                parts.append(f"<p><img src='{name}' alt='{key}'></p>")
+        entry = figures.get("clips", {}).get(cid, {})
+        if entry.get("curve"):
+            parts.append(f"<p><img src='{entry['curve']}' alt='per-frame PSNR'></p>")
+        for key in ("worst", "best"):
+            if entry.get(key):
+                parts.append(_html_crops(key, entry[key]))
     if doc.get("warnings"):
         items = "".join(f"<li>{html.escape(w)}</li>" for w in doc["warnings"])
         parts.append(f"<h2>Warnings</h2><ul>{items}</ul>")

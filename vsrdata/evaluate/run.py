@@ -165,12 +165,15 @@ def crop_to_scale(hr: np.ndarray, scale: int) -> np.ndarray:
 # -- scoring -------------------------------------------------------------------------------------
 
 
-def _view_crop(gt: np.ndarray, base: np.ndarray, size: int = 160) -> tuple[int, int, int]:
-    """(y, x, side) of the square crop where the baseline errs most (for the report)."""
+def _view_crop(gt: np.ndarray, outputs: list[np.ndarray], size: int = 128) -> tuple[int, int, int]:
+    """(y, x, side) of the square where the columns differ most from the ground truth and
+    from each other: the box mean of the columns' mean absolute error plus the spread
+    between them (per pixel, over channels). The report shows it at native resolution."""
     import cv2
 
     side = min(size, gt.shape[0], gt.shape[1])
-    err = np.abs(gt.astype(np.float32) - base.astype(np.float32)).mean(axis=2)
+    stack = np.stack([o.astype(np.float32) for o in outputs])
+    err = np.abs(stack - gt.astype(np.float32)).mean(axis=(0, 3)) + stack.std(axis=0).mean(axis=2)
     score = cv2.boxFilter(err, -1, (side, side), normalize=True, borderType=cv2.BORDER_CONSTANT)
     half = side // 2
     inner = score[half : gt.shape[0] - side + half + 1, half : gt.shape[1] - side + half + 1]
@@ -216,11 +219,13 @@ def score_clip(
         result.flow_error[name] = float(np.mean(errors)) if errors else float("nan")
     for label, pick in (("worst", np.argmin), ("best", np.argmax)):
         i = int(pick(result.psnr[main]))
-        y, x, side = _view_crop(truth[i], outputs["bicubic"][i])
+        y, x, side = _view_crop(truth[i], [outs[i] for outs in outputs.values()])
         images = {"ground truth": truth[i], **{n: outs[i] for n, outs in outputs.items()}}
         result.views[label] = {
             "frame": result.frame_ids[i],
             "psnr": {n: result.psnr[n][i] for n in outputs},
+            "box": [y, x, side],
+            "full": images,  # the report links every crop to its whole frame
             "images": {n: img[y : y + side, x : x + side] for n, img in images.items()},
         }
     return result
