@@ -223,3 +223,36 @@ def test_eval_cli_on_a_benchmark_writes_the_table_with_intervals(tmp_path: Path)
                           str(tmp_path / "nothing")], capture_output=True, text=True,
                          timeout=120)  # fmt: skip
     assert bad.returncode == 1 and "is not a folder" in bad.stderr
+
+
+def test_compare_two_reports_of_the_same_clips(gt: Path, tmp_path: Path) -> None:
+    from vsrdata.errors import UsageError
+    from vsrdata.evaluate.compare import compare_reports, load_report
+    from vsrdata.evaluate.report import write_report
+
+    rng = np.random.default_rng(5)
+    for name, sigma in (("mild", 2.0), ("strong", 6.0)):
+        for clip in ("alpha", "beta"):
+            noisy = [np.clip(f + rng.normal(0, sigma, f.shape), 0, 255).astype(np.uint8)
+                     for f in frames_of(gt / clip)]  # fmt: skip
+            save(tmp_path / name / clip, noisy)
+        write_report(run(gt, {name: tmp_path / name}), tmp_path / f"rep-{name}")
+    res = subprocess.run([sys.executable, "-m", "vsrdata", "compare", str(tmp_path / "rep-mild"),
+                          str(tmp_path / "rep-strong"), "--out", str(tmp_path / "cmp")],
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert res.returncode == 0, res.stderr[-2000:]
+    doc = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    assert (doc["a"]["column"], doc["b"]["column"]) == ("mild", "strong")
+    o = doc["overall"]
+    assert o["difference"] < 0 and o["ci95"][1] < 0 and o["clips_worse"] == 2
+    assert [abs(d["difference"]) for d in doc["disagreements"]] == sorted(
+        (abs(d["difference"]) for d in doc["disagreements"]), reverse=True
+    )
+    assert "## Where they disagree most" in (tmp_path / "cmp" / "compare.md").read_text()
+    mild = load_report(tmp_path / "rep-mild")
+    other = write_report(run(gt, {}, protocol="duf"), tmp_path / "rep-duf")["json"]
+    with pytest.raises(UsageError, match="different protocols"):
+        compare_reports(mild, load_report(other))
+    fewer = {**mild, "clips": mild["clips"][:1]}
+    with pytest.raises(InputError, match=r"different clips .*beta"):
+        compare_reports(fewer, mild)

@@ -138,6 +138,48 @@ def eval_command(
 
 
 @app.command()
+def compare(
+    report_a: Annotated[Path, typer.Argument(help="A report folder of vsrdata eval.")],
+    report_b: Annotated[Path, typer.Argument(help="Another, of the same clips.")],
+    a: Annotated[str | None, typer.Option(help="Column of A (default: its last).")] = None,
+    b: Annotated[str | None, typer.Option(help="Column of B (default: its last).")] = None,
+    top: Annotated[int, typer.Option(help="Frames listed where they disagree most.")] = 10,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Also write compare.md and compare.json here.")
+    ] = None,
+) -> None:
+    """Two reports of the same clips side by side: per clip and category, the difference with
+    its 95% interval and paired tests, and the frames where they disagree most."""
+    import json
+
+    from rich.table import Table
+
+    from vsrdata.evaluate.compare import compare_reports, load_report, markdown
+
+    doc = compare_reports(load_report(report_a), load_report(report_b), a, b, top)
+    table = Table(title=f"B = {doc['b']['column']} vs A = {doc['a']['column']} (PSNR, dB)")
+    for col in ("clip", "category", "A", "B", "B - A"):
+        table.add_column(col, justify="left" if col in ("clip", "category") else "right")
+    for r in doc["clips"]:
+        table.add_row(r["clip_id"], r["category"], f"{r['a']:.2f}", f"{r['b']:.2f}",
+                      f"{r['difference']:+.2f}")  # fmt: skip
+    out.print(table)
+    o = doc["overall"]
+    out.print(f"all clips: B - A = {o['difference']:+.3f} dB, 95% CI [{o['ci95'][0]:+.3f}, "
+              f"{o['ci95'][1]:+.3f}]; better on {o['clips_better']} clips, worse on "
+              f"{o['clips_worse']}; sign p {o['sign_p']:.3g}, Wilcoxon p "
+              f"{o['wilcoxon_p']:.3g}", highlight=False)  # fmt: skip
+    for d in doc["disagreements"][:3]:
+        out.print(f"  disagree most: {d['clip_id']} frame {d['frame']}: {d['a']:.2f} vs "
+                  f"{d['b']:.2f} ({d['difference']:+.2f})", highlight=False)  # fmt: skip
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "compare.md").write_text(markdown(doc))
+        (out_dir / "compare.json").write_text(json.dumps(doc, indent=2) + "\n")
+        out.print(f"wrote {out_dir / 'compare.md'} and compare.json")
+
+
+@app.command()
 def upscale(
     src: Annotated[Path, typer.Argument(metavar="IN", help="A video file.")],
     dst: Annotated[Path, typer.Argument(metavar="OUT", help="The .mp4 to write.")],
