@@ -256,3 +256,22 @@ def test_compare_two_reports_of_the_same_clips(gt: Path, tmp_path: Path) -> None
     fewer = {**mild, "clips": mild["clips"][:1]}
     with pytest.raises(InputError, match=r"different clips .*beta"):
         compare_reports(fewer, mild)
+
+
+def test_table_merges_reports_into_one_latex_table(gt: Path, tmp_path: Path) -> None:
+    from vsrdata.evaluate.report import write_report
+
+    write_report(run(gt, {"oracle": gt}), tmp_path / "a")
+    config = EvalConfig(videos=str(gt), scale=4, degradation="bi")
+    write_report(evaluate(config, make_protocol("standard")), tmp_path / "b")
+    res = subprocess.run([sys.executable, "-m", "vsrdata", "table", str(tmp_path / "a"),
+                          str(tmp_path / "b")], capture_output=True, text=True,
+                         timeout=60)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    tex = res.stdout
+    assert tex.count(r"\multicolumn{2}{c}") == 2
+    assert f"{gt.name} (BDx4)" in tex and f"{gt.name} (BIx4)" in tex
+    rows = tex.split("\\midrule")[1].split("\\bottomrule")[0].strip().splitlines()
+    assert [r.split(" & ")[0] for r in rows] == ["bicubic", "oracle"]
+    assert rows[1].endswith(r"& -- & -- \\")  # oracle is not in the second report
+    assert tex.count("{") == tex.count("}")

@@ -180,6 +180,26 @@ def compare(
 
 
 @app.command()
+def table(
+    reports: Annotated[list[Path], typer.Argument(help="Report folders (one per test set).")],
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write the LaTeX table here (default: print).")
+    ] = None,
+) -> None:
+    """One LaTeX table from several reports: methods as rows, test sets x PSNR/SSIM as
+    columns, best in bold and second underlined (needs booktabs)."""
+    from vsrdata.evaluate.compare import load_report
+    from vsrdata.evaluate.report import latex_table
+
+    text = latex_table([load_report(r) for r in reports])
+    if out_file is None:
+        print(text, end="")
+    else:
+        out_file.write_text(text)
+        out.print(f"wrote {out_file}")
+
+
+@app.command()
 def upscale(
     src: Annotated[Path, typer.Argument(metavar="IN", help="A video file.")],
     dst: Annotated[Path, typer.Argument(metavar="OUT", help="The .mp4 to write.")],
