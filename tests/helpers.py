@@ -85,3 +85,19 @@ def clip_with_audio(path: Path, frames: int = 12, fps: int = 10, size: tuple[int
             chunk.sample_rate, chunk.pts = 16000, start
             out.mux(audio.encode(chunk))
         out.mux(audio.encode(None))
+
+
+def write_clip(folder: Path, frames: int, size: tuple[int, int] = (96, 80), seed: int = 0,
+               name: str = "{:08d}.png") -> None:  # fmt: skip
+    """A textured scene panning 3 px per frame (so neighbouring frames differ), as PNGs."""
+    import cv2
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    w, h = size
+    texture = cv2.GaussianBlur(rng.integers(0, 256, (h + 8, w + 3 * frames + 8, 3), np.uint8),
+                               (0, 0), 1.5)  # fmt: skip
+    folder.mkdir(parents=True, exist_ok=True)
+    for t in range(frames):
+        rgb = texture[4 : 4 + h, 3 * t : 3 * t + w]
+        cv2.imwrite(str(folder / name.format(t)), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))

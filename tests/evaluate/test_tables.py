@@ -13,25 +13,13 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.helpers import write_clip
 from vsrdata.common.metrics import PSNR_CAP
 from vsrdata.errors import InputError
 from vsrdata.evaluate.protocol import make_protocol
 from vsrdata.evaluate.run import EvalConfig, evaluate
 from vsrdata.evaluate.stats import bootstrap_interval, paired_tests
 from vsrdata.preprocess.degrade import degrade, imresize
-
-
-def write_clip(folder: Path, frames: int, size: tuple[int, int] = (96, 80), seed: int = 0,
-               name: str = "{:08d}.png") -> None:  # fmt: skip
-    """A textured scene panning 3 px per frame (so neighbouring frames differ), as PNGs."""
-    rng = np.random.default_rng(seed)
-    w, h = size
-    texture = cv2.GaussianBlur(rng.integers(0, 256, (h + 8, w + 3 * frames + 8, 3), np.uint8),
-                               (0, 0), 1.5)  # fmt: skip
-    folder.mkdir(parents=True, exist_ok=True)
-    for t in range(frames):
-        rgb = texture[4 : 4 + h, 3 * t : 3 * t + w]
-        cv2.imwrite(str(folder / name.format(t)), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
 
 
 def frames_of(folder: Path) -> list[np.ndarray]:
