@@ -26,6 +26,10 @@ def frames_of(folder: Path) -> list[np.ndarray]:
     return [cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB) for p in sorted(folder.iterdir())]
 
 
+def frames_of_file(path: Path) -> np.ndarray:
+    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+
+
 def save(folder: Path, images: list[np.ndarray], start: int = 0) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for i, rgb in enumerate(images):
@@ -236,7 +240,18 @@ def test_compare_two_reports_of_the_same_clips(gt: Path, tmp_path: Path) -> None
     assert [abs(d["difference"]) for d in doc["disagreements"]] == sorted(
         (abs(d["difference"]) for d in doc["disagreements"]), reverse=True
     )
-    assert "## Where they disagree most" in (tmp_path / "cmp" / "compare.md").read_text()
+    md = (tmp_path / "cmp" / "compare.md").read_text()
+    assert "## Where they disagree most" in md
+    worst = doc["disagreements"][0]
+    assert [c["name"] for c in worst["crops"]] == ["ground truth", "A mild", "B strong"]
+    crop = cv2.imread(str(tmp_path / "cmp" / worst["crops"][2]["crop"]))
+    assert crop.shape == (80, 80, 3)  # the whole 96x80 frame is smaller than a crop's 128
+    assert f"]({worst['crops'][2]['full']})" in md
+    from vsrdata.common.metrics import psnr_ssim
+
+    truth, b_frame = (frames_of_file(tmp_path / "cmp" / c["full"])
+                      for c in (worst["crops"][0], worst["crops"][2]))  # fmt: skip
+    assert psnr_ssim(b_frame, truth, 0, True)[0] == pytest.approx(worst["b"], abs=1e-9)
     mild = load_report(tmp_path / "rep-mild")
     other = write_report(run(gt, {}, protocol="duf"), tmp_path / "rep-duf")["json"]
     with pytest.raises(UsageError, match="different protocols"):

@@ -154,7 +154,12 @@ def compare(
 
     from rich.table import Table
 
-    from vsrdata.evaluate.compare import compare_reports, load_report, markdown
+    from vsrdata.evaluate.compare import (
+        compare_reports,
+        load_report,
+        markdown,
+        write_disagreement_crops,
+    )
 
     doc = compare_reports(load_report(report_a), load_report(report_b), a, b, top)
     table = Table(title=f"B = {doc['b']['column']} vs A = {doc['a']['column']} (PSNR, dB)")
@@ -174,6 +179,8 @@ def compare(
                   f"{d['b']:.2f} ({d['difference']:+.2f})", highlight=False)  # fmt: skip
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
+        doc["notes"] = write_disagreement_crops(load_report(report_a), load_report(report_b),
+                                                doc, out_dir)  # fmt: skip
         (out_dir / "compare.md").write_text(markdown(doc))
         (out_dir / "compare.json").write_text(json.dumps(doc, indent=2) + "\n")
         out.print(f"wrote {out_dir / 'compare.md'} and compare.json")

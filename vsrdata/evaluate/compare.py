@@ -104,4 +104,75 @@ def markdown(doc: dict[str, Any]) -> str:
               "|---|---|---|---|---|"]  # fmt: skip
     lines += [f"| {d['clip_id']} | {d['frame']} | {d['a']:.2f} | {d['b']:.2f} | "
               f"{d['difference']:+.2f} |" for d in doc["disagreements"]]  # fmt: skip
+    for d in doc["disagreements"]:
+        if d.get("crops"):
+            lines += ["", f"{d['clip_id']}, frame {d['frame']} (click for the whole frame):", ""]
+            lines.append(" ".join(f"[![{c['name']}]({c['crop']})]({c['full']})"
+                                  for c in d["crops"]))  # fmt: skip
+    lines += [f"\n{n}" for n in doc.get("notes", [])]
     return "\n".join(lines) + "\n"
+
+
+def _clip_truth(doc: dict[str, Any], clip_id: str) -> list[np.ndarray]:
+    """The ground-truth frames of a clip of a ``--videos``/``--benchmark`` report (cropped
+    to the scale, as the evaluation scored them)."""
+    from vsrdata.evaluate.run import crop_to_scale
+    from vsrdata.preprocess.video import FrameStream, discover
+
+    base = Path(str(doc["source"]))
+    if doc.get("benchmark"):
+        from vsrdata.evaluate.benchmarks import benchmark
+
+        base = benchmark(doc["benchmark"]).locate(base)[0]
+    refs = {r.clip_id: r for r in discover(base)}
+    if clip_id not in refs:
+        raise InputError(f"{clip_id} is no longer under {base}")
+    return [crop_to_scale(f, int(doc["scale"])) for f in FrameStream(refs[clip_id])]
+
+
+def _column_frame(doc: dict[str, Any], column: str, clip_id: str, truth: list[np.ndarray],
+                  position: int) -> np.ndarray:  # fmt: skip
+    from vsrdata.evaluate.protocol import Protocol
+    from vsrdata.evaluate.results import ReleasedResults
+    from vsrdata.preprocess.degrade import degrade, imresize
+
+    source = doc["columns"][column]
+    if source["kind"] == "bicubic":
+        lr = degrade(truth[position], doc["degradation"], int(doc["scale"]))
+        return imresize(lr, int(doc["scale"]))
+    p = doc["protocol"]
+    protocol = Protocol(p["name"], p["crop_border"], p["skip_frames"], p.get("y_channel", True),
+                        p.get("center_only", False))  # fmt: skip
+    results = ReleasedResults(column, Path(source["path"]), int(doc["scale"]))
+    results.begin_clip(clip_id, truth, protocol)
+    return results.frame(position)
+
+
+def write_disagreement_crops(a: dict[str, Any], b: dict[str, Any], comparison: dict[str, Any],
+                             folder: Path, most: int = 5) -> list[str]:  # fmt: skip
+    """For the frames where the two columns disagree most: the ground truth and both columns,
+    cropped where they differ most (native resolution) and whole, as PNGs in ``folder``.
+    Possible for bicubic and released-result columns of ``--videos``/``--benchmark`` reports
+    (a model's frames would need the model run again); returns why not, otherwise."""
+    from vsrdata.evaluate.plots import write_crops
+    from vsrdata.evaluate.run import _view_crop
+
+    ca, cb = comparison["a"]["column"], comparison["b"]["column"]
+    kinds = [d.get("columns", {}).get(c, {}).get("kind") for d, c in ((a, ca), (b, cb))]
+    source = Path(str(a.get("source")))
+    if any(k not in ("bicubic", "results") for k in kinds) or (source / "dataset.json").exists():
+        return ["crops need bicubic or --results columns of --videos/--benchmark reports; "
+                "the frames are listed instead"]  # fmt: skip
+    for d in comparison["disagreements"][:most]:
+        truth = _clip_truth(a, d["clip_id"])
+        position = d["frame"]  # a clip's frames are numbered by position from 0
+        outs = {f"A {ca}": _column_frame(a, ca, d["clip_id"], truth, position),
+                f"B {cb}": _column_frame(b, cb, d["clip_id"], truth, position)}  # fmt: skip
+        y, x, side = _view_crop(truth[position], list(outs.values()))
+        full = {"ground truth": truth[position], **outs}
+        view = {"frame": d["frame"], "box": [y, x, side], "full": full,
+                "psnr": {f"A {ca}": d["a"], f"B {cb}": d["b"]},
+                "images": {k: v[y : y + side, x : x + side] for k, v in full.items()}}  # fmt: skip
+        stem = f"{d['clip_id'].replace('/', '_')}.{d['frame']}"
+        d["crops"] = write_crops(view, folder, stem)["crops"]
+    return []

@@ -291,7 +291,20 @@ def evaluate(config: EvalConfig, protocol: Protocol, progress: Reporter = silent
 
     doc = summarize(results, [u.name for u in upscalers], protocol, config, degradation, skipped)
     doc["warnings"] = warnings
+    specs = ["bicubic", *(s for _, s in name_models(config.models)),
+             *(str(r.folder) for r in released)]  # fmt: skip
+    doc["columns"] = {up.name: _column_source(up, spec)
+                      for up, spec in zip(upscalers, specs, strict=True)}  # fmt: skip
     return doc
+
+
+def _column_source(up: Any, spec: str) -> dict[str, str]:
+    """What a column is, so a later ``vsrdata compare`` can read its frames again."""
+    if isinstance(up, Bicubic):
+        return {"kind": "bicubic"}
+    if isinstance(up, ReleasedResults):
+        return {"kind": "results", "path": str(Path(spec).resolve())}
+    return {"kind": "model", "path": str(Path(spec).resolve())}
 
 
 def trained_elsewhere(upscalers: list[Any], degradation: str) -> list[str]:
