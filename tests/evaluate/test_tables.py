@@ -278,3 +278,35 @@ def test_table_merges_reports_into_one_latex_table(gt: Path, tmp_path: Path) -> 
     assert [r.split(" & ")[0] for r in rows] == ["bicubic", "oracle"]
     assert rows[1].endswith(r"& -- & -- \\")  # oracle is not in the second report
     assert tex.count("{") == tex.count("}")
+
+
+def test_a_large_set_shows_figures_for_the_clips_that_gain_least_and_most(tmp_path: Path) -> None:
+    """Vimeo-90K-T has 7,824 clips: the report keeps the frame views and figures of only the
+    25 clips where the column gains least and the 25 where it gains most."""
+    from vsrdata.evaluate.report import write_report
+
+    vimeo = tmp_path / "vimeo_septuplet"
+    ids = [f"{i // 10 + 1:05d}/{i % 10 + 1:04d}" for i in range(60)]
+    rng = np.random.default_rng(3)
+    for i, clip in enumerate(ids):
+        write_clip(vimeo / "sequences" / clip, 7, size=(64, 64), seed=i, name="im{:d}.png")
+        for t in range(6, -1, -1):
+            (vimeo / "sequences" / clip / f"im{t}.png").rename(
+                vimeo / "sequences" / clip / f"im{t + 1}.png")  # fmt: skip
+        centre = frames_of_file(vimeo / "sequences" / clip / "im4.png")
+        noisy = np.clip(centre + rng.normal(0, 1 + i % 17, centre.shape), 0, 255)
+        save(tmp_path / "out" / clip, [noisy.astype(np.uint8)])
+    (vimeo / "sep_testlist.txt").write_text("\n".join(ids) + "\n")
+    config = EvalConfig(videos=str(vimeo), benchmark="vimeo90k-t", scale=4, degradation="bi",
+                        results=(f"noisy={tmp_path / 'out'}",))  # fmt: skip
+    doc = evaluate(config, make_protocol("center"))
+    assert [len(c["per_frame"]["frame"]) for c in doc["clips"]] == [1] * 60
+    write_report(doc, tmp_path / "rep")
+    page = (tmp_path / "rep" / "report.html").read_text()
+    assert "Figures for 50 of 60 clips" in page
+    gains = sorted((c["gain:noisy"], c["clip_id"]) for c in doc["clips"])
+    expected = {cid for _, cid in gains[:25] + gains[-25:]}
+    drawn = {p.name.split(".")[0] for p in (tmp_path / "rep").glob("*.psnr.png")}
+    assert len(drawn) == 50
+    assert {c["clip_id"] for n, c in enumerate(doc["clips"])
+            if f"{n:03d}-{c['clip_id'].replace('/', '_')}" in drawn} == expected  # fmt: skip

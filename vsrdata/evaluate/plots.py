@@ -9,6 +9,9 @@ from typing import Any
 import numpy as np
 
 
+SHOWN_CLIPS = 50  # past this many clips, figures only for those evaluate() kept views of
+
+
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:80]
 
@@ -40,6 +43,8 @@ def write_plots(doc: dict[str, Any], views: dict[str, Any], folder: Path) -> dic
         figures["gain"] = "gain_by_category.png"
     for number, clip in enumerate(doc["clips"]):
         cid, frames = clip["clip_id"], clip["per_frame"]
+        if len(doc["clips"]) > SHOWN_CLIPS and not views.get(cid):
+            continue  # a large set: only the clips the report shows get figures
         stem = f"{number:03d}-{_safe(cid)}"
         entry: dict[str, Any] = {}
         fig, ax = plt.subplots(figsize=(6, 2.6))

@@ -338,10 +338,17 @@ def _html(doc: dict[str, Any], figures: dict[str, Any]) -> str:
         parts.append(f"<h2>{title}</h2>{_html_table(table)}")
         if title == "By category" and figures.get("gain"):
             parts.append(f"<p><img src='{figures['gain']}' alt='gain per category'></p>")
+    shown = figures.get("clips", {})
+    if len(shown) < len(doc["clips"]):
+        main = html.escape(doc["models"][-1])
+        parts.append(f"<p>Figures for {len(shown)} of {len(doc['clips'])} clips: those where "
+                     f"{main} gains least and most over bicubic.</p>")  # fmt: skip
     for clip in doc["clips"]:
         cid = clip["clip_id"]
+        if cid not in shown:
+            continue
         parts.append(f"<h3>{html.escape(cid)} ({html.escape(clip['category'])})</h3>")
-        entry = figures.get("clips", {}).get(cid, {})
+        entry = shown[cid]
         if entry.get("curve"):
             parts.append(f"<p><img src='{entry['curve']}' alt='per-frame PSNR'></p>")
         for key in ("worst", "best"):

@@ -32,6 +32,7 @@ from vsrdata.evaluate.infer import (
     name_models,
     temporal_window,
 )
+from vsrdata.evaluate.plots import SHOWN_CLIPS
 from vsrdata.evaluate.protocol import Protocol
 from vsrdata.evaluate.results import ReleasedResults, parse_results
 from vsrdata.preprocess.degrade import DEGRADATIONS, SCALES, degrade
@@ -276,9 +277,11 @@ def evaluate(config: EvalConfig, protocol: Protocol, progress: Reporter = silent
         log.warning("%s", warning)
     progress(Start("clips", len(clips)))
     results, skipped = [], []
+    shown = ShownClips(upscalers[-1].name)
     for clip in clips:
         try:
             results.append(score_clip(clip, upscalers, protocol, progress))
+            shown.add(results[-1])
             progress(Item("clip", {"clip_id": clip.clip_id, "status": "scored"}))
         except ClipError as exc:
             log.warning("skipped %s: %s", clip.clip_id, exc)
@@ -296,6 +299,34 @@ def evaluate(config: EvalConfig, protocol: Protocol, progress: Reporter = silent
     doc["columns"] = {up.name: _column_source(up, spec)
                       for up, spec in zip(upscalers, specs, strict=True)}  # fmt: skip
     return doc
+
+
+class ShownClips:
+    """Which clips keep their worst/best frame views for the report: all of a set of at most
+    ``2 * side`` clips, else the ``side`` clips where ``column`` gains least over bicubic and
+    the ``side`` where it gains most (Vimeo-90K-T has 7,824: their frames would not fit in
+    memory, nor their figures in a page). The others' views are dropped as they go."""
+
+    def __init__(self, column: str, side: int = SHOWN_CLIPS // 2) -> None:
+        import heapq
+
+        self.column, self.side, self.heapq = column, side, heapq
+        self.low: list[tuple[float, int, ClipResult]] = []  # max-heap by -gain
+        self.high: list[tuple[float, int, ClipResult]] = []  # min-heap by gain
+        self.count = 0
+
+    def add(self, result: ClipResult) -> None:
+        gain = result.mean("psnr", self.column) - result.mean("psnr", "bicubic")
+        self.count += 1
+        out: list[ClipResult] = []
+        for heap, key in ((self.low, -gain), (self.high, gain)):
+            self.heapq.heappush(heap, (key, self.count, result))
+            if len(heap) > self.side:
+                out.append(self.heapq.heappop(heap)[2])
+        kept = {id(r) for _, _, r in self.low + self.high}
+        for r in out:
+            if id(r) not in kept:
+                r.views = {}
 
 
 def _column_source(up: Any, spec: str) -> dict[str, str]:
