@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-
 SHOWN_CLIPS = 50  # past this many clips, figures only for those evaluate() kept views of
 
 
