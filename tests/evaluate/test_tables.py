@@ -310,3 +310,23 @@ def test_a_large_set_shows_figures_for_the_clips_that_gain_least_and_most(tmp_pa
     assert len(drawn) == 50
     assert {c["clip_id"] for n, c in enumerate(doc["clips"])
             if f"{n:03d}-{c['clip_id'].replace('/', '_')}" in drawn} == expected  # fmt: skip
+
+
+def test_compare_runs_a_model_again_for_the_crops_of_its_frames(gt: Path, tmp_path: Path) -> None:
+    from tests.tiny_model import build_tiny  # noqa: F401  (registers tiny-test)
+    from vsrdata.common.metrics import psnr_ssim
+    from vsrdata.evaluate.compare import compare_reports, write_disagreement_crops
+    from vsrdata.evaluate.report import write_report
+    from vsrdata.vsr_models.manifest import save_model
+    from vsrdata.vsr_models.registry import build_model
+
+    model = tmp_path / "tiny.keras"
+    save_model(build_model("tiny-test", 4), model, {"model": "tiny-test", "scale": 4})
+    config = EvalConfig(videos=str(gt), models=(f"tiny={model}",), scale=4, degradation="bd")
+    write_report(evaluate(config, make_protocol("standard")), tmp_path / "rep")
+    rep = json.loads((tmp_path / "rep" / "results.json").read_text())
+    doc = compare_reports(rep, rep, "bicubic", "tiny", top=2)
+    assert write_disagreement_crops(rep, rep, doc, tmp_path, most=2) == []
+    for d in doc["disagreements"]:
+        truth, out = (frames_of_file(tmp_path / d["crops"][k]["full"]) for k in (0, 2))
+        assert psnr_ssim(out, truth, 0, True)[0] == pytest.approx(d["b"], abs=1e-9)

@@ -137,9 +137,15 @@ def _column_frame(doc: dict[str, Any], column: str, clip_id: str, truth: list[np
     from vsrdata.preprocess.degrade import degrade, imresize
 
     source = doc["columns"][column]
+    scale = int(doc["scale"])
     if source["kind"] == "bicubic":
-        lr = degrade(truth[position], doc["degradation"], int(doc["scale"]))
-        return imresize(lr, int(doc["scale"]))
+        return imresize(degrade(truth[position], doc["degradation"], scale), scale)
+    if source["kind"] == "model":  # run again on this one window, as the evaluation did
+        from vsrdata.evaluate.infer import KerasUpscaler, temporal_window
+
+        up = KerasUpscaler(source["path"], name=column)
+        lr = [degrade(f, doc["degradation"], scale) for f in truth]
+        return up(temporal_window(lr, position, up.frames, doc["temporal_pad"]))
     p = doc["protocol"]
     protocol = Protocol(p["name"], p["crop_border"], p["skip_frames"], p.get("y_channel", True),
                         p.get("center_only", False))  # fmt: skip
@@ -152,17 +158,17 @@ def write_disagreement_crops(a: dict[str, Any], b: dict[str, Any], comparison: d
                              folder: Path, most: int = 5) -> list[str]:  # fmt: skip
     """For the frames where the two columns disagree most: the ground truth and both columns,
     cropped where they differ most (native resolution) and whole, as PNGs in ``folder``.
-    Possible for bicubic and released-result columns of ``--videos``/``--benchmark`` reports
-    (a model's frames would need the model run again); returns why not, otherwise."""
+    Possible for ``--videos``/``--benchmark`` reports: bicubic and released results are read
+    again, a model is run again on those windows only. Returns why not, otherwise."""
     from vsrdata.evaluate.plots import write_crops
     from vsrdata.evaluate.run import _view_crop
 
     ca, cb = comparison["a"]["column"], comparison["b"]["column"]
     kinds = [d.get("columns", {}).get(c, {}).get("kind") for d, c in ((a, ca), (b, cb))]
     source = Path(str(a.get("source")))
-    if any(k not in ("bicubic", "results") for k in kinds) or (source / "dataset.json").exists():
-        return ["crops need bicubic or --results columns of --videos/--benchmark reports; "
-                "the frames are listed instead"]  # fmt: skip
+    if None in kinds or (source / "dataset.json").exists():
+        return ["crops need reports of --videos or --benchmark clips (a dataset's test "
+                "windows are not kept); the frames are listed instead"]  # fmt: skip
     for d in comparison["disagreements"][:most]:
         truth = _clip_truth(a, d["clip_id"])
         position = d["frame"]  # a clip's frames are numbered by position from 0
