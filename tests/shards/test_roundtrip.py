@@ -131,6 +131,13 @@ def test_parquet_opens_with_pyarrow_pandas_and_hf_datasets(built: Path) -> None:
     assert card["val"].num_rows == index["splits"]["val"]["samples"]
     row = hf["train"][0]
     assert isinstance(row["hr"], bytes) and len(row["lr"]) == 7
+    # through the card, the declared features decode the PNGs: hr an image, lr a list of them
+    build = index["build"]
+    sample = card["train"][0]
+    side = build["patch"] * build["scale"]
+    assert sample["hr"].size == (side, side) and sample["hr"].mode == "RGB"
+    assert [im.size for im in sample["lr"]] == [(build["patch"], build["patch"])] * 7
+    assert len(sample["crop"]) == 4 and all(isinstance(v, int) for v in sample["crop"])
 
 
 def test_reader_errors_are_clear(built: Path, tmp_path: Path) -> None:

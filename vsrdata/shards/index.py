@@ -135,6 +135,21 @@ def _read_index(root: str | os.PathLike[str]) -> tuple[dict[str, Any], str]:
     return index, digest
 
 
+# schema kinds as Hugging Face feature declarations: PNG bytes decode as images (``hr`` an
+# ``Image``, ``lr`` a list of them), so ``datasets`` returns PIL images and the Hub's viewer
+# shows the frames
+_HF_TYPES = {"string": "dtype: string", "int32": "dtype: int32", "float32": "dtype: float32",
+             "bytes": "dtype: image", "bytes_list": "sequence: image",
+             "int32_list": "sequence: int32"}  # fmt: skip
+
+
+def _hf_features() -> list[str]:
+    from vsrdata.shards.schema import FIELDS
+
+    return [line for f in FIELDS
+            for line in (f"  - name: {f.name}", f"    {_HF_TYPES[f.kind]}")]  # fmt: skip
+
+
 def hf_readme(index: dict[str, Any]) -> str | None:
     """A dataset card whose YAML lets Hugging Face ``datasets`` load the Parquet splits."""
     splits = [s["split"] for s in index["shards"] if s["format"] == "parquet"]
@@ -143,6 +158,7 @@ def hf_readme(index: dict[str, Any]) -> str | None:
     lines = ["---", "configs:", "- config_name: default", "  data_files:"]
     for split in dict.fromkeys(splits):
         lines += [f"  - split: {split}", f"    path: parquet/{split}/*.parquet"]
+    lines += ["dataset_info:", "  features:", *_hf_features()]
     lines += ["---", "", "# vsrdata dataset", ""]
     lines += [
         "HR/LR video super-resolution samples built by vsrdata "

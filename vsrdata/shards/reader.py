@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from vsrdata.errors import DatasetError, UsageError
-from vsrdata.shards import tfrecord
+from vsrdata.shards import tfrecord, wds
 from vsrdata.shards.index import load_index
 from vsrdata.shards.schema import FIELDS, IMAGE_FIELDS
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["EncodedRecords", "encoded_records", "iter_samples", "read", "shard_files"]
 
-FORMAT_PREFERENCE = ("tfrecord", "parquet")  # TFRecord is native to tf.data
+FORMAT_PREFERENCE = ("tfrecord", "parquet", "webdataset")  # TFRecord is native to tf.data
 
 
 def shard_files(
@@ -107,24 +107,31 @@ def _feature_spec(tf: Any, frames: int) -> dict[str, Any]:
     return spec
 
 
-def _parquet_dataset(
-    tf: Any, files: Any, n_files: int, spec: dict[str, Any], deterministic: bool
-) -> Any:
-    signature = {
-        name: tf.TensorSpec(shape=feat.shape, dtype=feat.dtype) for name, feat in spec.items()
-    }
+def _generator_dataset(
+    reader: Callable[[Path], Iterator[dict[str, Any]]],
+) -> Callable[[Any, Any, int, dict[str, Any], bool], Any]:
+    """The tf.data reader of a format read in Python (``reader``: one file's rows): files
+    interleaved, each one's rows through ``from_generator``."""
 
-    def rows(path: bytes) -> Iterator[dict[str, Any]]:
-        yield from _rows_parquet(Path(path.decode()))
+    def dataset(tf: Any, files: Any, n_files: int, spec: dict[str, Any], det: bool) -> Any:
+        signature = {name: tf.TensorSpec(shape=feat.shape, dtype=feat.dtype)
+                     for name, feat in spec.items()}  # fmt: skip
 
-    return files.interleave(
-        tf.autograph.experimental.do_not_convert(
-            lambda p: tf.data.Dataset.from_generator(rows, output_signature=signature, args=(p,))
-        ),
-        cycle_length=min(4, n_files),
-        num_parallel_calls=tf.data.AUTOTUNE,
-        deterministic=deterministic,
-    )
+        def rows(path: bytes) -> Iterator[dict[str, Any]]:
+            yield from reader(Path(path.decode()))
+
+        return files.interleave(
+            tf.autograph.experimental.do_not_convert(
+                lambda p: tf.data.Dataset.from_generator(
+                    rows, output_signature=signature, args=(p,)
+                )
+            ),
+            cycle_length=min(4, n_files),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=det,
+        )
+
+    return dataset
 
 
 def _tfrecord_dataset(
@@ -142,8 +149,9 @@ def _tfrecord_dataset(
 # rows of one file as schema dicts, without TensorFlow; and a tf.data dataset of parsed
 # records from a dataset of file names.
 READERS: dict[str, tuple[Any, Any]] = {
-    "parquet": (_rows_parquet, _parquet_dataset),
+    "parquet": (_rows_parquet, _generator_dataset(_rows_parquet)),
     "tfrecord": (_rows_tfrecord, _tfrecord_dataset),
+    "webdataset": (wds.iter_rows, _generator_dataset(wds.iter_rows)),
 }
 
 

@@ -1,4 +1,4 @@
-"""Size-cut shard writers for Parquet and TFRecord.
+"""Size-cut shard writers for Parquet, TFRecord and WebDataset.
 
 A :class:`ShardSet` writes one split's samples of one work unit to a sequence of shards
 ``<prefix>-0000.<ext>``, ``<prefix>-0001.<ext>``, ..., starting a new shard once the current
@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vsrdata.common.files import sha256_file
-from vsrdata.shards import tfrecord
+from vsrdata.shards import tfrecord, wds
 from vsrdata.shards.schema import (
     FIELD_NAMES,
     IMAGE_FIELDS,
@@ -135,7 +135,28 @@ class TFRecordShard(Shard):
         self._fh.close()
 
 
-FORMATS: dict[str, type[Shard]] = {"parquet": ParquetShard, "tfrecord": TFRecordShard}
+class WebDatasetShard(Shard):
+    """WebDataset: a tar of ``<key>.lr.NN.png``, ``<key>.hr.png`` and ``<key>.json`` per
+    sample (:mod:`vsrdata.shards.wds`)."""
+
+    extension = wds.EXTENSION
+
+    def __init__(self, tmp_path: Path) -> None:
+        super().__init__(tmp_path)
+        self._fh: BinaryIO = open(tmp_path, "wb")  # noqa: SIM115 - closed in close()
+        self._tar = wds.open_writer(self._fh)
+
+    def write(self, sample: dict[str, Any]) -> None:
+        wds.write_sample(self._tar, sample)
+        self.samples += 1
+
+    def close(self) -> None:
+        self._tar.close()
+        self._fh.close()
+
+
+FORMATS: dict[str, type[Shard]] = {"parquet": ParquetShard, "tfrecord": TFRecordShard,
+                                   "webdataset": WebDatasetShard}  # fmt: skip
 
 
 class ShardSet:
