@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from vsrdata.common.images import centre_frames
 from vsrdata.errors import UsageError
+from vsrdata.shards.augment import CORNER_ALIGNED
 from vsrdata.shards.index import load_index
 from vsrdata.shards.reader import encoded_records, read
 
@@ -44,7 +45,6 @@ def check_dataset(path: str | Path, scale: int, frames: int) -> dict[str, Any]:
 
 # Degradations whose LR pixel i samples HR pixel i·s (top-left aligned), not the centre of
 # HR pixels i·s .. i·s + s - 1: mirroring the pair moves the sampling grid by s - 1 HR pixels
-CORNER_ALIGNED = frozenset({"bd"})
 
 
 def crop_and_augment(
@@ -63,9 +63,18 @@ def crop_and_augment(
     of room around the crop, and without it (patch = P) that axis is never mirrored.
     Centred degradations (``bi``, MATLAB imresize) are symmetric and need no shift.
     """
+    draws = tf.random.stateless_uniform([6], seed=seed, maxval=2**30, dtype=tf.int32)
+    return augment_with_draws(lr, hr, draws, scale, patch, corner)
+
+
+def augment_with_draws(
+    lr: Any, hr: Any, draws: Any, scale: int, patch: int | None = None, corner: bool = False
+) -> tuple[Any, Any]:
+    """:func:`crop_and_augment` given its six random integers (``draws`` [6] int32):
+    flips of rows and columns, the crop's row and column offsets, the transpose and the
+    reversal in time. :func:`vsrdata.shards.augment.augment` is the same in numpy."""
     stored = lr.shape[1]
     patch = stored if patch is None else patch
-    draws = tf.random.stateless_uniform([6], seed=seed, maxval=2**30, dtype=tf.int32)
     can_mirror = not corner or patch < stored
     flips = [draws[i] % 2 == 1 if can_mirror else tf.constant(False) for i in (0, 1)]
     window = []
