@@ -275,7 +275,9 @@ def build(
     source: Annotated[
         Path, typer.Argument(help="Folder of videos or of frame folders (or one video file).")
     ],
-    out_dir: Annotated[Path, typer.Option("--out", help="Dataset folder to write.")],
+    out_dir: Annotated[
+        str, typer.Option("--out", help="Dataset folder, or object storage (s3://bucket/ds).")
+    ],
     scale: Annotated[int, typer.Option(help=f"SR factor: {_choices(SCALES, ', ')}.")] = _default(
         "scale"
     ),
@@ -348,12 +350,14 @@ def build(
     with Bars() as bars:
         result = run_build(cfg, bars, overwrite=overwrite)
     _summary(result.index, result.report)
-    out.print(f"dataset: {out_dir / 'dataset.json'}")
+    out.print(f"dataset: {out_dir.rstrip('/')}/dataset.json")
 
 
 @app.command()
 def info(
-    dataset: Annotated[Path, typer.Argument(help="Dataset folder (holding dataset.json).")],
+    dataset: Annotated[
+        str, typer.Argument(help="Dataset folder or URL (holding dataset.json).")
+    ],
 ) -> None:
     """Describe a dataset: build arguments, splits, categories, shards, skipped clips."""
     from vsrdata.shards.index import load_index

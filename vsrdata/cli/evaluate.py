@@ -52,7 +52,7 @@ def _print_comparisons(doc: dict[str, Any]) -> None:
 @app.command("eval")
 def eval_command(
     dataset: Annotated[
-        Path | None, typer.Argument(help="Dataset folder: its test split is scored.")
+        str | None, typer.Argument(help="Dataset folder or URL: its test split is scored.")
     ] = None,
     videos: Annotated[
         Path | None, typer.Option(help="Or a folder of HR clips (videos or frame folders).")

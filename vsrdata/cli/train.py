@@ -66,7 +66,9 @@ def _stop_on_signals() -> threading.Event:
 
 @app.command()
 def train(
-    dataset: Annotated[Path, typer.Argument(help="Dataset folder made by `vsrdata build`.")],
+    dataset: Annotated[
+        str, typer.Argument(help="Dataset made by `vsrdata build` (a folder or a URL).")
+    ],
     out_dir: Annotated[Path, typer.Option("--out", help="Run folder (re-run to resume).")],
     model: Annotated[
         str | None,

@@ -17,15 +17,14 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from vsrdata import __version__
-from vsrdata.common.files import write_json_atomic
 from vsrdata.common.progress import Note, Reporter, Start, silent
+from vsrdata.common.storage import Destination, destination
 from vsrdata.errors import InputError, UsageError
 from vsrdata.preprocess.config import BuildConfig
 from vsrdata.preprocess.units import UNITS_DIR, Unit, plan_units
@@ -43,53 +42,48 @@ class BuildResult:
     report: dict[str, Any]
 
 
-def _prepare_out(cfg: BuildConfig, units: list[Unit]) -> None:
-    """Create the output folder, or check that it holds a build of the same arguments."""
-    root = Path(cfg.out)
-    work = root / UNITS_DIR
+def _prepare_out(cfg: BuildConfig, units: list[Unit], dest: Destination) -> None:
+    """Create the output, or check that it holds a build of the same arguments."""
     plan = {
         "build": cfg.dataset_args(),
         "units": {u.name: [c.clip_id for c in u.clips] for u in units},
     }
-    plan_path = work / "plan.json"
-    if plan_path.exists():
-        previous = json.loads(plan_path.read_text())
+    plan_key = f"{UNITS_DIR}/plan.json"
+    if dest.exists(plan_key):
+        previous = json.loads(dest.read_bytes(plan_key))
         if previous != plan:
             changed = "arguments" if previous.get("build") != plan["build"] else "clips"
             raise UsageError(
-                f"{root} holds a build with other {changed}; run the same command to resume "
+                f"{dest} holds a build with other {changed}; run the same command to resume "
                 "it, choose another --out, or add --overwrite to start over"
             )
         return
-    if root.exists() and any(root.iterdir()):
+    if dest.names():
         raise UsageError(
-            f"--out {root} exists and is not empty; choose a new folder or add --overwrite"
+            f"--out {dest} exists and is not empty; choose a new folder or add --overwrite"
         )
-    work.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(plan_path, plan)
+    dest.write_bytes(plan_key, (json.dumps(plan, indent=2) + "\n").encode())
 
 
-def _remove_build(root: Path, cfg: BuildConfig, whole: bool) -> None:
-    """Delete what a build wrote under ``root``: the whole folder if the build made it, else
-    only the work folder and the shard folders (a folder the user made stays)."""
-    targets = [root] if whole else [root / UNITS_DIR, *(root / fmt for fmt in cfg.formats)]
+def _remove_build(dest: Destination, cfg: BuildConfig, whole: bool) -> None:
+    """Delete what a build wrote: all of it if the build made the output, else only the
+    work folder and the shard folders (a folder the user made stays)."""
+    targets = [""] if whole else [UNITS_DIR, *cfg.formats]
     for target in targets:
         try:
-            shutil.rmtree(target)
-        except FileNotFoundError:
-            pass
+            dest.remove(target)
         except OSError as exc:  # a mount point, a permission: say so, keep the real error
-            log.warning("could not remove %s: %s", target, exc)
+            log.warning("could not remove %s/%s: %s", dest, target, exc)
 
 
-def _clear_out(root: Path) -> None:
-    if not root.exists():
+def _clear_out(dest: Destination) -> None:
+    if not dest.names():
         return
-    if not ((root / UNITS_DIR).is_dir() or (root / INDEX_NAME).is_file()):
+    if not (dest.names(UNITS_DIR) or dest.exists(INDEX_NAME)):
         raise UsageError(
-            f"--overwrite: {root} does not look like a vsrdata dataset; not deleting it"
+            f"--overwrite: {dest} does not look like a vsrdata dataset; not deleting it"
         )
-    shutil.rmtree(root)
+    dest.remove("")
 
 
 def build(cfg: BuildConfig, progress: Reporter = silent, overwrite: bool = False) -> BuildResult:
@@ -109,11 +103,12 @@ def build(cfg: BuildConfig, progress: Reporter = silent, overwrite: bool = False
             "(video files, or folders that hold only images)"
         )
     units = plan_units(clips, cfg)
+    dest = destination(cfg.out)
     if overwrite:
-        _clear_out(Path(cfg.out))
-    made_out = not Path(cfg.out).exists()
-    _prepare_out(cfg, units)
-    done = {u.name for u in units if (Path(cfg.out) / UNITS_DIR / f"{u.name}.json").exists()}
+        _clear_out(dest)
+    made_out = not dest.names()
+    _prepare_out(cfg, units, dest)
+    done = {u.name for u in units if dest.exists(f"{UNITS_DIR}/{u.name}.json")}
     todo = [c for u in units if u.name not in done for c in u.clips]
     if done:
         rest = "nothing to do" if len(done) == len(units) else "the rest now"
@@ -125,17 +120,17 @@ def build(cfg: BuildConfig, progress: Reporter = silent, overwrite: bool = False
     stats = run_units(units, cfg, progress)
     records = [c for s in stats for c in s["clips"]]
     if not any(c["status"] != "skipped" for c in records):
-        _remove_build(Path(cfg.out), cfg, whole=made_out)  # no empty dataset left behind
+        _remove_build(dest, cfg, whole=made_out)  # no empty dataset left behind
         reasons = "; ".join(f"{c['clip_id']}: {c['reason']}" for c in records)
         raise InputError(f"no clip of {cfg.source} gave a sample, so no dataset was written: "
                          f"{reasons}")  # fmt: skip
-    return _finish(cfg, stats, done, time.perf_counter() - started)
+    return _finish(cfg, stats, done, time.perf_counter() - started, dest)
 
 
 def _finish(
-    cfg: BuildConfig, stats: list[dict[str, Any]], resumed: set[str], seconds: float
-) -> BuildResult:
-    root = Path(cfg.out)
+    cfg: BuildConfig, stats: list[dict[str, Any]], resumed: set[str], seconds: float,
+    dest: Destination,
+) -> BuildResult:  # fmt: skip
     index = assemble_index(cfg.dataset_args(), stats)
     frames = sum(s["frames"] for s in stats if s["unit"] not in resumed)
     report = {
@@ -150,7 +145,7 @@ def _finish(
     }
     readme = hf_readme(index)
     if readme is not None:
-        (root / "README.md").write_text(readme)
-    write_json_atomic(root / REPORT_NAME, report)
-    write_json_atomic(root / INDEX_NAME, index)
+        dest.write_bytes("README.md", readme.encode())
+    dest.write_bytes(REPORT_NAME, (json.dumps(report, indent=2) + "\n").encode())
+    dest.write_bytes(INDEX_NAME, (json.dumps(index, indent=2) + "\n").encode())  # last
     return BuildResult(index, report)

@@ -17,12 +17,12 @@ import logging
 import multiprocessing as mp
 import queue
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from pathlib import Path
 from typing import Any
 
 import cv2
 
 from vsrdata.common.progress import Advance, Event, Item, Reporter
+from vsrdata.common.storage import destination
 from vsrdata.errors import UsageError
 from vsrdata.preprocess.config import BuildConfig
 from vsrdata.preprocess.units import UNITS_DIR, Unit, report_clip, run_unit
@@ -48,7 +48,7 @@ def _pool_unit(unit: Unit, cfg: BuildConfig) -> dict[str, Any]:
 
 
 def _is_done(unit: Unit, cfg: BuildConfig) -> bool:
-    return (Path(cfg.out) / UNITS_DIR / f"{unit.name}.json").exists()
+    return destination(cfg.out).exists(f"{UNITS_DIR}/{unit.name}.json")
 
 
 def _run_serial(units: list[Unit], cfg: BuildConfig, progress: Reporter) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ from typing import IO, Any
 from vsrdata.common.constants import SPLITS
 from vsrdata.common.files import write_json_atomic
 from vsrdata.common.progress import Advance, Item, Reporter, silent
+from vsrdata.common.storage import RemoteDestination, is_url
 from vsrdata.errors import ClipError
 from vsrdata.preprocess.config import BuildConfig
 from vsrdata.preprocess.video import ClipRef
@@ -206,6 +207,8 @@ def run_unit(unit: Unit, cfg: BuildConfig, progress: Reporter = silent) -> dict[
     Events: ``Advance("frames")`` as frames are decoded; per clip ``Item("clip", record)`` and
     ``Advance("clips")``, which also takes from the frames' total what the container announced
     but did not hold."""
+    if is_url(cfg.out):
+        return _run_unit_remote(unit, cfg, progress)
     root = Path(cfg.out)
     stats_path = root / UNITS_DIR / f"{unit.name}.json"
     if stats_path.exists():
@@ -235,6 +238,30 @@ def run_unit(unit: Unit, cfg: BuildConfig, progress: Reporter = silent) -> dict[
         "seconds": round(time.perf_counter() - started, 3),
     }
     write_json_atomic(stats_path, stats)
+    return stats
+
+
+def _run_unit_remote(unit: Unit, cfg: BuildConfig, progress: Reporter) -> dict[str, Any]:
+    """A unit whose output is object storage: built in a local temporary folder, then its
+    shards uploaded (each to a temporary key, then moved) and its stats last, so a unit
+    counts as done only once all of it is there. Any machine (a Ray worker) can run it."""
+    import tempfile
+    from dataclasses import replace
+
+    dest = RemoteDestination(cfg.out)
+    stats_key = f"{UNITS_DIR}/{unit.name}.json"
+    if dest.exists(stats_key):
+        return dict(json.loads(dest.read_bytes(stats_key)))
+    for fmt in cfg.formats:  # what an interrupted run of this unit uploaded
+        for name in dest.names(f"{fmt}/{unit.split}"):
+            if name.startswith(f"{unit.name}-"):
+                dest.remove(f"{fmt}/{unit.split}/{name}")
+    with tempfile.TemporaryDirectory(prefix=f"vsrdata-{unit.name}-") as tmp:
+        (Path(tmp) / UNITS_DIR).mkdir()
+        stats = run_unit(unit, replace(cfg, out=tmp), progress)
+        for shard in stats["shards"]:
+            dest.put(Path(tmp) / shard["path"], shard["path"])
+    dest.write_bytes(stats_key, (json.dumps(stats, indent=2) + "\n").encode())
     return stats
 
 

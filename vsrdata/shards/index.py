@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from vsrdata import __version__
+from vsrdata.common.storage import cached_index, is_url
 from vsrdata.errors import DatasetError
 from vsrdata.shards.schema import FIELDS, SCHEMA_VERSION
 
@@ -106,6 +107,8 @@ _cache: dict[Path, tuple[tuple[int, int, int], dict[str, Any], str]] = {}
 
 
 def _read_index(root: str | os.PathLike[str]) -> tuple[dict[str, Any], str]:
+    if is_url(root):  # object storage: read through the local cache (common.storage)
+        root = cached_index(str(root), INDEX_NAME)
     path = Path(root) / INDEX_NAME
     try:
         st = path.stat()

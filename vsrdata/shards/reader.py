@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 import pyarrow.parquet as pq
 
+from vsrdata.common.storage import cache_root, cached_shards, is_url
 from vsrdata.errors import DatasetError, UsageError
 from vsrdata.shards import tfrecord, wds
 from vsrdata.shards.index import load_index
@@ -33,8 +34,9 @@ def shard_files(
     root: str | Path, split: str, format: str | None = None
 ) -> tuple[str, list[Path], dict[str, Any]]:
     """(format, shard paths, index) for one split, as listed in ``dataset.json``."""
-    root = Path(root)
+    url = str(root) if is_url(root) else None
     index = load_index(root)
+    root = cache_root(url) if url else Path(root)
     listed = [s for s in index["shards"] if s["split"] == split]
     formats = [f for f in FORMAT_PREFERENCE if any(s["format"] == f for s in listed)]
     if not listed:
@@ -46,6 +48,8 @@ def shard_files(
         raise UsageError(
             f"{root} has no {format} shards for split {split!r}; available: {', '.join(formats)}"
         )
+    if url:  # object storage: the shards read are fetched into (or found in) the cache
+        cached_shards(url, [s for s in listed if s["format"] == format])
     paths = [root / s["path"] for s in listed if s["format"] == format]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
