@@ -355,9 +355,7 @@ def build(
 
 @app.command()
 def info(
-    dataset: Annotated[
-        str, typer.Argument(help="Dataset folder or URL (holding dataset.json).")
-    ],
+    dataset: Annotated[str, typer.Argument(help="Dataset folder or URL (holding dataset.json).")],
 ) -> None:
     """Describe a dataset: build arguments, splits, categories, shards, skipped clips."""
     from vsrdata.shards.index import load_index
