@@ -106,7 +106,7 @@ def build(cfg: BuildConfig, progress: Reporter = silent, overwrite: bool = False
     dest = destination(cfg.out)
     if overwrite:
         _clear_out(dest)
-    made_out = not dest.names()
+    made_out = not dest.exists()  # a folder the user made (even empty) stays
     _prepare_out(cfg, units, dest)
     done = {u.name for u in units if dest.exists(f"{UNITS_DIR}/{u.name}.json")}
     todo = [c for u in units if u.name not in done for c in u.clips]
