@@ -138,3 +138,23 @@ def test_an_s3_build_killed_mid_way_resumes(s3: Any, clips_dir: Path, tmp_path: 
     build(small_config(clips_dir, reference, group_size=1))
     assert [(s["path"], s["sha256"]) for s in load_index(url)["shards"]] == [
         (s["path"], s["sha256"]) for s in load_index(reference)["shards"]]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_ray_build_writes_to_the_bucket_from_every_worker(
+    s3: Any, clips_dir: Path, built: Path, tmp_path: Path
+) -> None:
+    """Ray workers upload their own units (no shared disk is needed): the bucket ends up
+    with the bytes of the local single-process build."""
+    ray = pytest.importorskip("ray")
+    from tests.helpers import small_config
+    from vsrdata.preprocess.build import build
+
+    url = "s3://bucket/ray"
+    try:
+        build(small_config(clips_dir, url, engine="ray", workers=2))
+    finally:
+        ray.shutdown()
+    assert [(s["path"], s["sha256"]) for s in load_index(url)["shards"]] == [
+        (s["path"], s["sha256"]) for s in load_index(built)["shards"]]  # fmt: skip
+    assert not [k for k in keys(s3, "bucket/ray") if ".tmp" in k]

@@ -101,3 +101,11 @@ def test_a_few_pytorch_training_steps_from_a_dataloader(built: Path) -> None:
     assert np.mean(losses[-3:]) < losses[0]
     counted = sum(1 for _ in DataLoader(torch_dataset(built, "val"), batch_size=None))
     assert counted == sum(1 for _ in iter_samples(built, "val", decode=False))
+    # two ranks of two DataLoader workers: every sample exactly once in the epoch
+    seen: Counter[str] = Counter()
+    for rank in range(2):
+        part = torch_dataset(built, "train", rank=rank, world_size=2, with_id=True, patch=8)
+        part.set_epoch(1)
+        for batch in DataLoader(part, batch_size=3, num_workers=2):
+            seen.update(batch[2])
+    assert seen == Counter(s["sample_id"] for s in iter_samples(built, "train", decode=False))

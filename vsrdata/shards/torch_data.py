@@ -93,10 +93,12 @@ def iter_consumer(path: str | Path, split: str = "train", *, consumer: int = 0,
 def torch_dataset(path: str | Path, split: str = "train", *, patch: int | None = None,
                   augment: bool = True, shuffle: bool | None = None, seed: int = 0,
                   uint8: bool = False, rank: int | None = None, world_size: int | None = None,
-                  shuffle_buffer: int = 256, format: str | None = None) -> Any:  # fmt: skip
-    """A ``torch.utils.data.IterableDataset`` of ``(lr [T,3,h,w], hr [3,H,W])``; call its
-    ``set_epoch(e)`` before each epoch (as with ``DistributedSampler``). ``shuffle`` defaults
-    to True for ``train``; ``augment`` applies to ``train`` only."""
+                  shuffle_buffer: int = 256, format: str | None = None,
+                  with_id: bool = False) -> Any:  # fmt: skip
+    """A ``torch.utils.data.IterableDataset`` of ``(lr [T,3,h,w], hr [3,H,W])`` (and the
+    ``sample_id`` with ``with_id``); call its ``set_epoch(e)`` before each epoch (as with
+    ``DistributedSampler``). ``shuffle`` defaults to True for ``train``; ``augment`` applies
+    to ``train`` only."""
     try:
         import torch
         from torch.utils.data import IterableDataset, get_worker_info
@@ -119,7 +121,7 @@ def torch_dataset(path: str | Path, split: str = "train", *, patch: int | None =
                 return dist.get_rank(), dist.get_world_size()
             return 0, 1
 
-        def __iter__(self) -> Iterator[tuple[Any, Any]]:
+        def __iter__(self) -> Iterator[tuple[Any, ...]]:
             r, world = self._rank()
             info = get_worker_info()
             workers, worker = (info.num_workers, info.id) if info else (1, 0)
@@ -129,11 +131,12 @@ def torch_dataset(path: str | Path, split: str = "train", *, patch: int | None =
                 else shuffle, augmented=augment, patch=patch, shuffle_buffer=shuffle_buffer,
                 format=format,
             )  # fmt: skip
-            for lr, hr, _ in stream:
+            for lr, hr, sample_id in stream:
                 lr_t = torch.from_numpy(lr).permute(0, 3, 1, 2)
                 hr_t = torch.from_numpy(hr).permute(2, 0, 1)
                 if not uint8:
                     lr_t, hr_t = lr_t.float().div_(255.0), hr_t.float().div_(255.0)
-                yield lr_t.contiguous(), hr_t.contiguous()
+                pair = (lr_t.contiguous(), hr_t.contiguous())
+                yield (*pair, sample_id) if with_id else pair
 
     return VsrIterable()
