@@ -51,7 +51,7 @@ lint: $(STAMP)
 # Three workers on two cores: the tests that wait on subprocesses, servers and sleeps leave
 # a core idle with two (206 s against 224 s for the suite, measured 2026-11-22).
 test: $(STAMP) $(BROWSER) lint
-	$(PY) -m pytest -q -n 3 --dist loadgroup
+	$(PY) -m pytest -q -n 3 --dist loadgroup --durations=12
 
 bench: $(STAMP)
 	$(PY) bench/build_throughput.py

@@ -35,6 +35,15 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         port = sock.getsockname()[1]
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    deadline = time.monotonic() + 30
+    while True:  # start() returns before the server listens
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
     env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
            "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
            "VSRDATA_CACHE": str(tmp_path_factory.mktemp("vsrdata-cache"))}  # fmt: skip
@@ -42,6 +51,7 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     os.environ.update(env)
     import s3fs
 
+    s3fs.S3FileSystem.clear_instance_cache()  # an instance made for another endpoint
     fs = s3fs.S3FileSystem()
     fs.mkdir("bucket")
     try:
