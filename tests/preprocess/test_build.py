@@ -94,16 +94,6 @@ def test_two_workers_give_the_same_bytes(built: Path, clips_dir: Path, tmp_path:
     }
 
 
-@pytest.mark.slow
-def test_ray_engine_gives_the_same_bytes(built: Path, clips_dir: Path, tmp_path: Path) -> None:
-    ray = pytest.importorskip("ray")
-    try:
-        build(small_config(clips_dir, tmp_path / "ds", engine="ray", workers=2))
-    finally:
-        ray.shutdown()
-    assert_same_dataset(built, tmp_path / "ds")
-
-
 def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "vsrdata.cli", *args]
 

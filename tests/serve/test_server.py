@@ -131,7 +131,7 @@ def test_sigkill_mid_job_then_restart_finishes_the_queue_with_no_partial_file(
     server: Server, tmp_path: Path
 ) -> None:
     long = tmp_path / "long.mp4"
-    clip_with_audio(long, frames=60, size=(320, 240), audio_track=False)
+    clip_with_audio(long, frames=40, size=(256, 192), audio_track=False)
     short = tmp_path / "short.mp4"
     clip_with_audio(short)
     server.start()
@@ -147,7 +147,7 @@ def test_sigkill_mid_job_then_restart_finishes_the_queue_with_no_partial_file(
                     None)  # fmt: skip
 
     running = wait_for(started, 120, "the first job to run")
-    assert running["id"] == ids[0] and running["done"] < 60
+    assert running["id"] == ids[0] and running["done"] < 40
     assert server.request("GET", f"/api/jobs/{ids[0]}/result")[0] == 404
     server.kill()
     wait_for(lambda: not workers_alive(server.data), 10, "the worker to die with the server")
@@ -160,7 +160,7 @@ def test_sigkill_mid_job_then_restart_finishes_the_queue_with_no_partial_file(
         server.jobs()), 180, "the queue to finish")  # fmt: skip
     by_id = {j["id"]: j for j in jobs}
     assert by_id[ids[0]]["attempts"] == 2 and by_id[ids[1]]["attempts"] == 1
-    for job_id, frames, width in ((ids[0], 60, 1280), (ids[1], 12, 256)):
+    for job_id, frames, width in ((ids[0], 40, 1024), (ids[1], 12, 256)):
         status, body = server.request("GET", f"/api/jobs/{job_id}/result")
         assert status == 200
         out = tmp_path / f"{job_id}.mp4"

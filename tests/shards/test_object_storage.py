@@ -52,6 +52,12 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     import s3fs
 
     s3fs.S3FileSystem.clear_instance_cache()  # an instance made for another endpoint
+    # moto keeps its buckets per process: a second set-up of this fixture in one xdist worker
+    # (its tests need not run together) starts from an empty server all the same
+    import urllib.request
+
+    urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/moto-api/reset",
+                                                  method="POST"), timeout=30).close()  # fmt: skip
     fs = s3fs.S3FileSystem()
     fs.mkdir("bucket")
     try:
@@ -155,7 +161,8 @@ def test_a_ray_build_writes_to_the_bucket_from_every_worker(
     s3: Any, clips_dir: Path, built: Path, tmp_path: Path
 ) -> None:
     """Ray workers upload their own units (no shared disk is needed): the bucket ends up
-    with the bytes of the local single-process build."""
+    with the bytes of the local single-process build. (This is also the test that the Ray
+    engine gives the bytes of the process pool: a unit runs the same code on either.)"""
     ray = pytest.importorskip("ray")
     from tests.helpers import small_config
     from vsrdata.preprocess.build import build

@@ -77,6 +77,13 @@ class Destination:
         folder = self.root / rel
         return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
 
+    def remove_temporaries(self) -> int:
+        """Delete what killed writers left under temporary names; how many."""
+        stale = [p for p in self.root.rglob("*.tmp") if p.is_file()]
+        for path in stale:
+            path.unlink()
+        return len(stale)
+
 
 class RemoteDestination(Destination):
     """A dataset root at an fsspec URL; writes go to a temporary key, then a move."""
@@ -121,6 +128,14 @@ class RemoteDestination(Destination):
         except FileNotFoundError:
             return []
         return sorted(str(e).rstrip("/").rsplit("/", 1)[-1] for e in entries)
+
+    def remove_temporaries(self) -> int:
+        """Delete the temporary keys of writers killed between upload and move."""
+        self.fs.invalidate_cache(self.base)
+        stale = [k for k in self.fs.find(self.base) if ".tmp-" in k.rsplit("/", 1)[-1]]
+        if stale:
+            self.fs.rm(stale)
+        return len(stale)
 
 
 def destination(out: str | Path) -> Destination:

@@ -124,6 +124,7 @@ def build(cfg: BuildConfig, progress: Reporter = silent, overwrite: bool = False
         reasons = "; ".join(f"{c['clip_id']}: {c['reason']}" for c in records)
         raise InputError(f"no clip of {cfg.source} gave a sample, so no dataset was written: "
                          f"{reasons}")  # fmt: skip
+    dest.remove_temporaries()  # of a run killed between writing and renaming
     return _finish(cfg, stats, done, time.perf_counter() - started, dest)
 
 
