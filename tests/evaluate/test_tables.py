@@ -192,7 +192,7 @@ def test_eval_cli_on_a_benchmark_writes_the_table_with_intervals(tmp_path: Path)
                           "--degradation", "bi", "--report", str(tmp_path / "rep")],
                          capture_output=True, text=True, timeout=300)  # fmt: skip
     assert res.returncode == 0, res.stderr[-3000:]
-    assert "95% bootstrap intervals" in res.stdout and "standard: Y" in res.stdout
+    assert "95% bootstrap interval" in res.stdout and "standard: Y" in res.stdout
     doc = json.loads((tmp_path / "rep" / "results.json").read_text())
     assert doc["benchmark"] == "vid4" and doc["protocol"]["name"] == "standard"
     assert [c["clip_id"] for c in doc["clips"]] == ["calendar", "city", "foliage", "walk"]

@@ -38,14 +38,15 @@ def _print_categories(doc: dict[str, Any]) -> None:
 def _print_comparisons(doc: dict[str, Any]) -> None:
     from rich.table import Table
 
-    from vsrdata.evaluate.report import comparison_table
-
-    header, *rows = comparison_table(doc)
-    table = Table(title="Gains (PSNR, dB) with 95% bootstrap intervals; tests over clips")
-    for name in header:
-        table.add_column(name, justify="right", no_wrap=name == "95% CI")
-    for row in rows:
-        table.add_row(*row)
+    table = Table(title="Gains (PSNR, dB), 95% bootstrap interval; tests over clips")
+    for name in ("column", "vs", "gain", "95% CI", "clips +/-", "sign p", "Wilcox. p"):
+        table.add_column(name, justify="left" if name in ("column", "vs") else "right",
+                         no_wrap=True)  # fmt: skip
+    for c in doc["comparisons"]:
+        low, high = c["ci95"]
+        table.add_row(c["model"], c["baseline"], f"{c['gain']:+.2f}",
+                      f"[{low:+.2f}, {high:+.2f}]", f"{c['clips_better']}/{c['clips_worse']}",
+                      f"{c['sign_p']:.2g}", f"{c['wilcoxon_p']:.2g}")  # fmt: skip
     out.print(table)
 
 
