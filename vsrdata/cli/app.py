@@ -332,7 +332,7 @@ def build(
         bool, typer.Option(help="Delete an existing dataset in --out first.")
     ] = False,
 ) -> None:
-    """Turn clips into a sharded HR/LR dataset (Parquet and/or TFRecord + dataset.json)."""
+    """Turn clips into a sharded HR/LR dataset (Parquet, TFRecord, WebDataset + dataset.json)."""
     from vsrdata.preprocess.build import build as run_build
     from vsrdata.preprocess.config import parse_size, parse_split
 

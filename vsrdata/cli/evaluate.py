@@ -96,8 +96,10 @@ def eval_command(
     temporal_pad: Annotated[str, typer.Option(help=_choices(TEMPORAL_PADS))] = "reflect",
     tile: Annotated[int, typer.Option(help="Tile frames larger than N LR pixels (0: never).")] = 0,
 ) -> None:
-    """Score models and released results against bicubic (PSNR/SSIM) per frame, clip and
-    category, with 95% intervals of every gain."""
+    """Score models and released results against bicubic (PSNR/SSIM), with 95% intervals.
+
+    Per frame, clip and category; on a dataset's test split, a folder of HR clips or a
+    standard test set (--benchmark)."""
     from vsrdata.evaluate.protocol import make_protocol
     from vsrdata.evaluate.report import write_report
     from vsrdata.evaluate.run import EvalConfig, evaluate
@@ -149,8 +151,11 @@ def compare(
         Path | None, typer.Option("--out", help="Also write compare.md and compare.json here.")
     ] = None,
 ) -> None:
-    """Two reports of the same clips side by side: per clip and category, the difference with
-    its 95% interval and paired tests, and the frames where they disagree most."""
+    """Compare two reports of the same clips: differences, their interval, where they differ.
+
+    Per clip and per category the two PSNRs and their difference; over all clips the
+    difference with its 95% interval and paired tests; and the frames where they disagree
+    most (with --out: crops of them, linked to whole frames)."""
     import json
 
     from rich.table import Table
@@ -194,8 +199,10 @@ def table(
         Path | None, typer.Option("--out", help="Write the LaTeX table here (default: print).")
     ] = None,
 ) -> None:
-    """One LaTeX table from several reports: methods as rows, test sets x PSNR/SSIM as
-    columns, best in bold and second underlined (needs booktabs)."""
+    """One LaTeX table from several reports (methods x test sets, best in bold).
+
+    Methods as rows, test sets x PSNR/SSIM as columns, the best of each column in bold and
+    the second underlined; needs booktabs."""
     from vsrdata.evaluate.compare import load_report
     from vsrdata.evaluate.report import latex_table
 

@@ -47,8 +47,10 @@ def serve(
         "24h"
     ),
 ) -> None:
-    """Serve a web page to upload a video, upscale it and download it; and to start and watch
-    training runs and read their eval reports."""
+    """Serve a web page to upscale videos, watch and start training, and read reports.
+
+    Upload a video, pick a model, follow the job, compare bicubic and the model on a frame,
+    download the result; list datasets and runs, start, stop and resume training."""
     try:
         import uvicorn
 

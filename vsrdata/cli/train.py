@@ -184,8 +184,10 @@ def resume(
     ] = None,
     cpu_devices: Annotated[int, typer.Option(help="Split the CPU into N logical devices.")] = 0,
 ) -> None:
-    """Continue a stopped run with the settings in its config.json (as `vsrdata train` with
-    the run's own options would)."""
+    """Continue a stopped run with the settings in its config.json.
+
+    As `vsrdata train` with the run's own options would; works for runs started anywhere
+    (the command line, the serve page)."""
     from vsrdata.vsr_models.config import TrainConfig
 
     config = TrainConfig.from_run(run, dataset=str(dataset) if dataset else None)
