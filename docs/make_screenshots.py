@@ -16,7 +16,7 @@ import cv2
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.serve.test_server import Server, wait_for  # noqa: E402
+from tests.serve.server import Server, wait_for  # noqa: E402
 
 
 def short_clip(src: Path, dst: Path, frames: int = 12, size: tuple[int, int] = (160, 90)) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import av
 import pytest
 
-from tests.serve.test_server import Server, wait_for
+from tests.serve.server import Server, wait_for
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")

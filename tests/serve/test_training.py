@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.serve.conftest import make_client
-from tests.serve.test_server import wait_for
+from tests.serve.server import wait_for
 
 
 def detail(client: Any, run: str) -> dict[str, Any]:
