@@ -77,7 +77,9 @@ def cli(*args: str) -> list[str]:
 
 def keys(fs: Any, prefix: str) -> dict[str, Any]:
     fs.invalidate_cache()
-    return {k: fs.info(k)["ETag"] for k in fs.find(prefix)}
+    # one listing, with each object's ETag (a separate info() per key races with the build
+    # moving its temporary keys away)
+    return {k: v.get("ETag") for k, v in fs.find(prefix, detail=True).items()}
 
 
 def unit_stats(fs: Any, root: str) -> dict[str, Any]:
@@ -142,6 +144,7 @@ def test_an_s3_build_killed_mid_way_resumes(s3: Any, clips_dir: Path, tmp_path: 
     proc.wait()
     finished = unit_stats(s3, "bucket/killed")
     assert 2 <= len(finished) < 10, "the kill must land mid-build"
+    assert all(finished.values())  # each listed with its ETag
     assert "bucket/killed/dataset.json" not in keys(s3, "bucket/killed")
     rerun = subprocess.run(args, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
