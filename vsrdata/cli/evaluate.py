@@ -208,7 +208,7 @@ def table(
 
     text = latex_table([load_report(r) for r in reports])
     if out_file is None:
-        print(text, end="")
+        typer.echo(text, nl=False)  # plain: LaTeX is not rich markup
     else:
         out_file.write_text(text)
         out.print(f"wrote {out_file}")

@@ -62,8 +62,7 @@ def serve(
     from vsrdata.vsr_models.config import parse_duration
 
     width, height = _size(max_size)
-    days = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*d\s*", retention)
-    keep = float(days.group(1)) * 86400 if days else parse_duration(retention, "--retention")
+    keep = parse_duration(retention, "--retention")
     limits = Limits(upload_bytes=max_upload * MB, seconds=parse_duration(max_duration,
                     "--max-duration") or 0, width=width, height=height, queued=max_jobs,
                     quota_bytes=quota * MB, retention_seconds=keep or 0)  # fmt: skip

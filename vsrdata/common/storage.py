@@ -18,6 +18,7 @@ Credentials and endpoints are fsspec's (for S3: ``AWS_ACCESS_KEY_ID``, ``AWS_END
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import secrets
@@ -55,6 +56,10 @@ class Destination:
         path = self.root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         write_bytes_atomic(path, data)
+
+    def write_json(self, rel: str, data: Any) -> None:
+        """``data`` as indented JSON with a final newline (as ``write_json_atomic`` writes)."""
+        self.write_bytes(rel, (json.dumps(data, indent=2) + "\n").encode())
 
     def put(self, local: Path, rel: str) -> None:
         path = self.root / rel

@@ -146,11 +146,8 @@ def _column_frame(doc: dict[str, Any], column: str, clip_id: str, truth: list[np
         up = KerasUpscaler(source["path"], name=column)
         lr = [degrade(f, doc["degradation"], scale) for f in truth]
         return up(temporal_window(lr, position, up.frames, doc["temporal_pad"]))
-    p = doc["protocol"]
-    protocol = Protocol(p["name"], p["crop_border"], p["skip_frames"], p.get("y_channel", True),
-                        p.get("center_only", False))  # fmt: skip
     results = ReleasedResults(column, Path(source["path"]), int(doc["scale"]))
-    results.begin_clip(clip_id, truth, protocol)
+    results.begin_clip(clip_id, truth, Protocol.from_dict(doc["protocol"]))
     return results.frame(position)
 
 

@@ -15,6 +15,7 @@ Y is BT.601 as MATLAB's ``rgb2ycbcr`` computes it (16-235), the convention of ev
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from vsrdata.errors import UsageError
 
@@ -44,6 +45,12 @@ class Protocol:
             frames = "all frames"
         channel = "Y (BT.601, MATLAB rgb2ycbcr)" if self.y_channel else "RGB"
         return f"{self.name}: {channel}, {self.crop_border}-pixel border cropped, {frames}"
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Protocol:
+        """The protocol a report's ``protocol`` entry describes (see :meth:`as_dict`)."""
+        return cls(d["name"], d["crop_border"], d["skip_frames"], d.get("y_channel", True),
+                   d.get("center_only", False))  # fmt: skip
 
     def as_dict(self) -> dict[str, object]:
         return {"name": self.name, "crop_border": self.crop_border,

@@ -38,17 +38,15 @@ def _aggregate(clips: list[Any], models: list[str]) -> dict[str, Any]:
     return row
 
 
-def _confidence(clips: list[Any], models: list[str], seed: int = 0) -> dict[str, Any]:
-    """Each model's gain over bicubic: its 95% bootstrap interval and the paired tests."""
-    from vsrdata.evaluate.stats import compare
-
+def _confidence(comparisons: list[dict[str, Any]]) -> dict[str, Any]:
+    """The gains over bicubic among ``comparisons`` (:func:`stats.compare` results) as a
+    table row's 95% interval and paired tests."""
     row: dict[str, Any] = {}
-    for m in models:
-        if m != BASELINE:
-            c = compare(clips, m, BASELINE, seed)
-            row[f"ci:{m}"] = c["ci95"]
-            row[f"p:{m}"] = c["wilcoxon_p"]
-            row[f"sign_p:{m}"] = c["sign_p"]
+    for c in comparisons:
+        if c["baseline"] == BASELINE:
+            m = c["model"]
+            row[f"ci:{m}"], row[f"p:{m}"], row[f"sign_p:{m}"] = (c["ci95"], c["wilcoxon_p"],
+                                                                 c["sign_p"])  # fmt: skip
     return row
 
 
@@ -71,6 +69,8 @@ def summarize(
             **{f"ssim:{m}": c.ssim[m] for m in models},
         }
         per_clip.append(row)
+    # each bootstrap once: the overall row's intervals are the comparisons against bicubic
+    comparisons = _comparisons(results, models, getattr(config, "baseline", None))
     description = protocol.describe()
     if config.dataset is not None and protocol.skip_frames:
         description += " (none here: a dataset's test windows lie wholly inside their shots)"
@@ -83,13 +83,14 @@ def summarize(
         "benchmark": getattr(config, "benchmark", None),
         "models": models,
         "categories": [
-            {"category": k, **_aggregate(members, models), **_confidence(members, models)}
+            {"category": k, **_aggregate(members, models),
+             **_confidence(_comparisons(members, models, None))}
             for k in categories
             for members in [[c for c in results if c.category == k]]
         ],
         "clips": per_clip,
-        "overall": {**_aggregate(results, models), **_confidence(results, models)},
-        "comparisons": _comparisons(results, models, getattr(config, "baseline", None)),
+        "overall": {**_aggregate(results, models), **_confidence(comparisons)},
+        "comparisons": comparisons,
         "skipped": skipped,
         "_views": {c.clip_id: c.views for c in results},
     }  # fmt: skip

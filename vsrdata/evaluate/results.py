@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from vsrdata.common.metrics import rgb_to_y
 from vsrdata.errors import ClipError, InputError, UsageError
 from vsrdata.evaluate.protocol import Protocol
 
@@ -52,7 +53,7 @@ def _small_y(rgb: np.ndarray) -> np.ndarray:
     """A 4× smaller luma plane, float64 (for the alignment check only)."""
     import cv2
 
-    y = rgb.astype(np.float64) @ np.array([65.481, 128.553, 24.966]) / 255.0 + 16.0
+    y = rgb_to_y(rgb)
     return cv2.resize(y, (max(1, y.shape[1] // 4), max(1, y.shape[0] // 4)),
                       interpolation=cv2.INTER_AREA)  # fmt: skip
 

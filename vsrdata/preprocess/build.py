@@ -62,7 +62,7 @@ def _prepare_out(cfg: BuildConfig, units: list[Unit], dest: Destination) -> None
         raise UsageError(
             f"--out {dest} exists and is not empty; choose a new folder or add --overwrite"
         )
-    dest.write_bytes(plan_key, (json.dumps(plan, indent=2) + "\n").encode())
+    dest.write_json(plan_key, plan)
 
 
 def _remove_build(dest: Destination, cfg: BuildConfig, whole: bool) -> None:
@@ -147,6 +147,6 @@ def _finish(
     readme = hf_readme(index)
     if readme is not None:
         dest.write_bytes("README.md", readme.encode())
-    dest.write_bytes(REPORT_NAME, (json.dumps(report, indent=2) + "\n").encode())
-    dest.write_bytes(INDEX_NAME, (json.dumps(index, indent=2) + "\n").encode())  # last
+    dest.write_json(REPORT_NAME, report)
+    dest.write_json(INDEX_NAME, index)  # last
     return BuildResult(index, report)

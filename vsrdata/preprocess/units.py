@@ -261,7 +261,7 @@ def _run_unit_remote(unit: Unit, cfg: BuildConfig, progress: Reporter) -> dict[s
         stats = run_unit(unit, replace(cfg, out=tmp), progress)
         for shard in stats["shards"]:
             dest.put(Path(tmp) / shard["path"], shard["path"])
-    dest.write_bytes(stats_key, (json.dumps(stats, indent=2) + "\n").encode())
+    dest.write_json(stats_key, stats)
     return stats
 
 

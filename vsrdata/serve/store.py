@@ -9,6 +9,7 @@ owns are named by its id: ``uploads/<id>`` and ``results/<id>.mp4`` (+ preview P
 
 from __future__ import annotations
 
+import json
 import secrets
 import sqlite3
 import time
@@ -175,8 +176,6 @@ class Store:
     # -- training runs started here -----------------------------------------------------------
 
     def run_started(self, name: str, pid: int, argv: list[str]) -> None:
-        import json
-
         with self.connect() as db:
             db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?)",
                        (name, pid, time.time(), json.dumps(argv)))  # fmt: skip
@@ -186,8 +185,6 @@ class Store:
             return {r["name"]: int(r["pid"]) for r in db.execute("SELECT name, pid FROM runs")}
 
     def run_argv(self, name: str) -> list[str] | None:
-        import json
-
         with self.connect() as db:
             row = db.execute("SELECT argv FROM runs WHERE name = ?", (name,)).fetchone()
         return list(json.loads(row["argv"])) if row else None

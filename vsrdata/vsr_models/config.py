@@ -92,13 +92,14 @@ def init_options(path: str, given: dict[str, Any]) -> dict[str, Any]:
 
 
 def parse_duration(text: str | float | None, option: str = "--time-budget") -> float | None:
-    """'90s', '4m', '1.5h', '300' (seconds) -> seconds; None stays None."""
+    """'90s', '4m', '1.5h', '1d', '300' (seconds) -> seconds; None stays None."""
     if text is None or isinstance(text, int | float):
         return None if text is None else float(text)
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|m|min|h)?\s*", text.lower())
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d)?\s*", text.lower())
     if not m:
         raise UsageError(f"{option} takes a duration like 90s, 4m or 1h, got {text!r}")
-    return float(m.group(1)) * {"s": 1, None: 1, "m": 60, "min": 60, "h": 3600}[m.group(2)]
+    units = {"s": 1, None: 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+    return float(m.group(1)) * units[m.group(2)]
 
 
 @dataclass(frozen=True)
