@@ -3,7 +3,9 @@
 DUF-16L at x4 in both frameworks, with the same weights (vsrdata's, mapped onto BasicSR's
 ``DUF(adapt_official_weights=True)``, whose batch-norm epsilon 1e-3 is Keras's), on the same
 inputs; rounds alternate between the two (the order flips each round) and the table gives
-medians and the ratio vsrdata / BasicSR (> 1: vsrdata is faster):
+medians and the ratio vsrdata / BasicSR (> 1: vsrdata is faster), and the ratio of each round's
+two back-to-back timings (median and range over the rounds: on a shared machine a single
+figure moves by 20% between runs):
 
 - training: global batch 8 of 7×32×32 LR patches, Huber loss (delta 0.01) and Adam, samples/s
   (vsrdata's own training step, ``DistributedStep`` on one device);
@@ -142,7 +144,7 @@ def randomize_statistics(model: Any, rng: np.random.Generator) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--steps", type=int, default=3, help="training steps per round")
     parser.add_argument("--frames", type=int, default=3, help="inference frames per round")
@@ -259,14 +261,20 @@ def main() -> None:
     for case, (count, _, _) in cases.items():
         ours_rate = count / statistics.median(times[case]["ours"])
         theirs_rate = count / statistics.median(times[case]["theirs"])
-        rows.append([case, ours_rate, theirs_rate, f"**{ours_rate / theirs_rate:.2f}**"])
+        # each round timed both sides back to back: its ratio is the least disturbed by the
+        # machine's drift, and the spread over rounds shows how far one figure can be trusted
+        ours_s, theirs_s = times[case]["ours"], times[case]["theirs"]
+        paired = sorted(t / o for o, t in zip(ours_s, theirs_s, strict=True))
+        spread = f"{statistics.median(paired):.2f} [{paired[0]:.2f}, {paired[-1]:.2f}]"
+        rows.append([case, ours_rate, theirs_rate, f"**{ours_rate / theirs_rate:.2f}**", spread])
     d_psnr = abs(results["ours"]["psnr"] - results["theirs"]["psnr"])
     d_ssim = abs(results["ours"]["ssim"] - results["theirs"]["ssim"])
     report(
         "vsrdata against BasicSR",
-        ["case", "vsrdata", "BasicSR", "vsrdata / BasicSR"],
+        ["case", "vsrdata", "BasicSR", "vsrdata / BasicSR", "per-round ratio, median [min, max]"],
         rows,
         {
+            "seconds per round": times,
             "versions": f"TensorFlow {tf.__version__}, PyTorch {info['torch']}, {BASICSR}",
             "threads": args.threads,
             "rounds": args.rounds,
