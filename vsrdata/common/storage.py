@@ -9,7 +9,10 @@ and so the same resume guarantees, on a disk and in a bucket.
 Reading a dataset from a URL goes through a local cache (``$VSRDATA_CACHE``, default
 ``~/.cache/vsrdata``): ``dataset.json`` is fetched on every open, each shard when first read
 and again only when its sha256 no longer matches the index, so tf.data, PyTorch and plain
-Python read the same local files whatever the dataset's home.
+Python read the same local files whatever the dataset's home. A cached shard is hashed once:
+its digest is then trusted while its size, modification time and inode stay those recorded
+in the cache's ``.verified.json`` when it was checked (what ``make`` and ``rsync`` trust), so
+opening a warm 100 GB cache reads no shard.
 
 Credentials and endpoints are fsspec's (for S3: ``AWS_ACCESS_KEY_ID``, ``AWS_ENDPOINT_URL``,
 ...); ``s3://`` needs ``s3fs`` and ``gs://`` ``gcsfs`` (``pip install 'vsrdata[cloud]'``).
@@ -184,21 +187,47 @@ def cached_index(url: str, name: str) -> Path:
     return local
 
 
+VERIFIED = ".verified.json"  # in a cache folder: {shard path: [size, mtime_ns, inode, sha256]}
+
+
+def _identity(path: Path, sha256: str) -> list[Any]:
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns, st.st_ino, sha256]
+
+
 def cached_shards(url: str, shards: list[dict[str, Any]]) -> None:
     """Make the cache hold these shards (``path``, ``sha256`` from the index), fetching the
     ones it lacks or holds in another version; a download whose digest differs from the
-    index is an error (the bucket changed under the index)."""
+    index is an error (the bucket changed under the index). A shard already checked and
+    unchanged since (:data:`VERIFIED`) is not hashed again."""
     remote, local = RemoteDestination(url), cache_root(url)
+    try:
+        verified = json.loads((local / VERIFIED).read_text())
+    except (OSError, ValueError):
+        verified = {}
+    checked = {}
     for shard in shards:
-        path = local / shard["path"]
-        if path.is_file() and sha256_file(path) == shard["sha256"]:
-            continue
+        rel, digest = shard["path"], shard["sha256"]
+        path = local / rel
+        if path.is_file():
+            if verified.get(rel) == _identity(path, digest):
+                continue
+            if sha256_file(path) == digest:
+                checked[rel] = _identity(path, digest)
+                continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.part")
-        remote.fs.get_file(remote._key(shard["path"]), str(tmp))
-        if sha256_file(tmp) != shard["sha256"]:
+        tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.part")
+        remote.fs.get_file(remote._key(rel), str(tmp))
+        if sha256_file(tmp) != digest:
             tmp.unlink()
-            raise DatasetError(f"{url}/{shard['path']} does not match its sha256 in "
+            raise DatasetError(f"{url}/{rel} does not match its sha256 in "
                                "dataset.json; the dataset changed: rebuild or re-upload "
                                "it")  # fmt: skip
         os.replace(tmp, path)
+        checked[rel] = _identity(path, digest)
+    if checked:  # readers in other processes may write it too: the last one wins, and an
+        # entry lost that way only costs one more hash
+        verified.update(checked)
+        tmp = local / f"{VERIFIED}.{secrets.token_hex(4)}"
+        tmp.write_text(json.dumps(verified))
+        os.replace(tmp, local / VERIFIED)
