@@ -1,4 +1,5 @@
-"""Batch norm folded into the convolution before it (inference): the same outputs, fewer ops."""
+"""Batch norm folded into the convolution before it, or fused with the ReLU after it
+(inference): the same outputs, fewer passes."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from vsrdata.vsr_models import build_model  # noqa: E402
-from vsrdata.vsr_models.fold import fold_batch_norm  # noqa: E402
+from vsrdata.vsr_models.fold import NormRelu, fold_batch_norm  # noqa: E402
+from vsrdata.vsr_models.layers import BatchNorm  # noqa: E402
 
 RNG = np.random.default_rng(5)
 
@@ -31,11 +33,12 @@ def randomize_statistics(model: keras.Model) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "options", "frames", "folds"),
-    [("duf-16l", {}, 7, 6), ("srresnet", {}, 1, 33), ("vdsr", {"batch_norm": True}, 1, 18)],
-)
+    ("name", "options", "frames", "folds", "with_relu"),
+    [("duf-16l", {}, 7, 6, 7), ("srresnet", {}, 1, 33, 0),
+     ("vdsr", {"batch_norm": True}, 1, 18, 0)],
+)  # fmt: skip
 def test_folded_model_is_the_same_function(
-    name: str, options: dict[str, bool], frames: int, folds: int
+    name: str, options: dict[str, bool], frames: int, folds: int, with_relu: int
 ) -> None:
     """Outputs equal to float32 rounding: each folded layer rounds its weights once instead of
     rounding the normalized activations, a few ulps (6e-8 relative) per layer, which stay far
@@ -45,7 +48,10 @@ def test_folded_model_is_the_same_function(
     randomize_statistics(model)
     before = [np.array(w) for w in model.get_weights()]
     folded = fold_batch_norm(model)
-    assert len(batch_norms(model)) - len(batch_norms(folded)) == folds
+    # DUF: six batch norms go into their convolutions, the seven that read the concatenated
+    # features take the ReLU after them
+    assert len(batch_norms(model)) - len(batch_norms(folded)) == folds + with_relu
+    assert sum(isinstance(x, NormRelu) for x in folded.layers) == with_relu
     assert not folded.trainable and model.trainable
     x = RNG.random((2, frames, 12, 16, 3 if name != "vdsr" else 1), dtype=np.float32)
     if name == "vdsr":  # VDSR takes the bicubic-upsampled luma
@@ -58,7 +64,7 @@ def test_folded_model_is_the_same_function(
         np.testing.assert_array_equal(np.asarray(w), b)
 
 
-def test_only_a_convolution_read_by_nothing_else_is_folded() -> None:
+def test_only_what_nothing_else_reads_is_folded_or_fused() -> None:
     inp = keras.Input((8, 8, 4))
     a = keras.layers.Conv2D(4, 3, padding="same", name="shared_output")(inp)
     b = keras.layers.BatchNormalization(name="bn_a")(a)
@@ -67,10 +73,13 @@ def test_only_a_convolution_read_by_nothing_else_is_folded() -> None:
     e = keras.layers.BatchNormalization(name="bn_d")(d)  # a ReLU sits between conv and BN
     f = keras.layers.Conv2D(4, 1, use_bias=False, name="plain")(e)
     g = keras.layers.BatchNormalization(name="bn_f", center=False)(f)
-    model = keras.Model(inp, g)
+    h = keras.layers.ReLU()(BatchNorm(name="bn_relu")(g))  # fused with its ReLU
+    k = keras.layers.ReLU(max_value=6.0)(BatchNorm(name="bn_relu6")(h))  # not a plain ReLU
+    model = keras.Model(inp, k)
     randomize_statistics(model)
     folded = fold_batch_norm(model)
-    assert [bn.name for bn in batch_norms(folded)] == ["bn_a", "bn_d"]
+    assert [bn.name for bn in batch_norms(folded)] == ["bn_a", "bn_d", "bn_relu6"]
+    assert [x.name for x in folded.layers if isinstance(x, NormRelu)] == ["bn_relu"]
     x = RNG.random((2, 8, 8, 4), dtype=np.float32)
     want = np.asarray(model(x, training=False))
     np.testing.assert_allclose(np.asarray(folded(x)), want, atol=1e-5 * np.abs(want).max())

@@ -9,9 +9,14 @@ the convolution, where TensorFlow's graph optimizer fuses it into the oneDNN con
 (``_FusedConv3D`` with ReLU). DUF has six such pairs (each block's 1×1×1 convolution and its
 second batch norm), SRResNet and SRGAN two per residual block.
 
+A batch norm that stays (its input is also read elsewhere, as DUF's concatenated features
+are) and is followed only by a plain ReLU becomes one layer that applies the ReLU straight
+after TensorFlow's fused batch-norm op, where the graph optimizer fuses the two into one
+pass (``_FusedBatchNormEx``); DUF has seven.
+
 The result is the same function up to float32 rounding (the folded weights are computed in
 float64; tested to 1e-5 on DUF, SRResNet and VDSR with batch norm). It is for inference only:
-its batch norms are gone, so it must never be trained (its ``trainable`` is False).
+its batch norms are gone or frozen, so it must never be trained (its ``trainable`` is False).
 """
 
 from __future__ import annotations
@@ -50,6 +55,52 @@ def _foldable_pairs(model: Any) -> dict[int, tuple[Any, Any]]:
     return pairs
 
 
+def _plain_relu(layer: Any) -> bool:
+    return (
+        isinstance(layer, keras.layers.ReLU) and layer.max_value is None
+        and not layer.negative_slope and not layer.threshold
+    )  # fmt: skip
+
+
+def _norm_relu_pairs(model: Any, folded: set[int]) -> dict[int, Any]:
+    """{id(batch norm): relu} for every vsrdata batch norm (not folded, called once) whose
+    output only a plain ReLU (called once) reads."""
+    from vsrdata.vsr_models.layers import BatchNorm
+
+    nodes = [node for level in model._nodes_by_depth.values() for node in level]
+    calls = Counter(id(node.operation) for node in nodes)
+    readers: dict[int, list[Any]] = {}
+    for node in nodes:
+        for t in node.input_tensors:
+            readers.setdefault(id(t), []).append(node.operation)
+    for t in model.outputs:
+        readers.setdefault(id(t), []).append(None)
+    pairs = {}
+    for node in nodes:
+        bn = node.operation
+        if not isinstance(bn, BatchNorm) or id(bn) in folded or calls[id(bn)] != 1:
+            continue
+        after = readers.get(id(node.outputs[0]), [])
+        if len(after) == 1 and _plain_relu(after[0]) and calls[id(after[0])] == 1:
+            pairs[id(bn)] = after[0]
+    return pairs
+
+
+class NormRelu(keras.layers.Layer):
+    """A batch norm at inference and the ReLU after it, in one layer (see the module)."""
+
+    def __init__(self, bn: Any, **kwargs: Any) -> None:
+        super().__init__(name=bn.name, **kwargs)
+        self.bn = bn
+
+    def call(self, inputs: Any, training: Any = None, mask: Any = None) -> Any:
+        import tensorflow as tf
+
+        if self.bn.fused and self.bn._fusable(inputs, mask):
+            return self.bn.normalize(inputs, relu=True)
+        return tf.nn.relu(self.bn(inputs, training=False, mask=mask))
+
+
 def _folded_weights(conv: Any, bn: Any) -> tuple[np.ndarray, np.ndarray]:
     kernel = np.asarray(conv.kernel, np.float64)
     channels = kernel.shape[-1]
@@ -68,14 +119,18 @@ def fold_batch_norm(model: Any) -> Any:
     if not hasattr(model, "_nodes_by_depth"):
         return model
     pairs = _foldable_pairs(model)
-    if not pairs:
-        return model
     folded_bns = {id(bn) for _, bn in pairs.values()}
+    with_relu = _norm_relu_pairs(model, folded_bns)
+    relus = {id(relu) for relu in with_relu.values()}
+    if not pairs and not with_relu:
+        return model
     new_convs: dict[int, Any] = {}
 
     def clone(layer: Any) -> Any:
-        if id(layer) in folded_bns:
+        if id(layer) in folded_bns or id(layer) in relus:
             return keras.layers.Identity(name=layer.name)
+        if id(layer) in with_relu:
+            return NormRelu(layer)
         if id(layer) in pairs:
             config = {**layer.get_config(), "use_bias": True}
             new_convs[id(layer)] = type(layer).from_config(config)
@@ -83,7 +138,7 @@ def fold_batch_norm(model: Any) -> Any:
         return layer
 
     def call(layer: Any, *args: Any, **kwargs: Any) -> Any:
-        if isinstance(layer, keras.layers.Identity):  # a folded batch norm's mask and training
+        if isinstance(layer, keras.layers.Identity):  # a removed layer's mask and training
             return layer(*args)
         return layer(*args, **kwargs)
 

@@ -116,16 +116,12 @@ class BatchNorm(keras.layers.BatchNormalization):
         learning = bool(training and self.trainable)
         if not (self.fused and self._fusable(inputs, mask)) or (learning and self.synchronized):
             return super().call(inputs, training=training, mask=mask)
+        if not learning:  # the moving statistics, in one op instead of four
+            return self.normalize(inputs)
         shape = tf.shape(inputs)
         channels = inputs.shape[-1]
         # [B, T, H, W, C] -> [B, T·H, W, C]: the statistics span every axis but the last
         x = tf.reshape(inputs, [shape[0], -1, shape[-2], channels])
-        if not learning:  # the moving statistics, in one op instead of four
-            y, *_ = tf.compat.v1.nn.fused_batch_norm(
-                x, self.gamma, self.beta, mean=self.moving_mean, variance=self.moving_variance,
-                epsilon=self.epsilon, data_format="NHWC", is_training=False,
-            )  # fmt: skip
-            return tf.cast(tf.reshape(y, shape), self.compute_dtype)
         y, mean, variance, *_ = tf.compat.v1.nn.fused_batch_norm(
             x, self.gamma, self.beta, epsilon=self.epsilon, data_format="NHWC", is_training=True
         )
@@ -134,6 +130,21 @@ class BatchNorm(keras.layers.BatchNormalization):
         m = self.momentum
         self.moving_mean.assign(self.moving_mean * m + mean * (1.0 - m))
         self.moving_variance.assign(self.moving_variance * m + variance * (1.0 - m))
+        return tf.cast(tf.reshape(y, shape), self.compute_dtype)
+
+    def normalize(self, inputs: Any, relu: bool = False) -> Any:
+        """Inference with the moving statistics in one fused op (on an input the fused kernel
+        takes: see ``_fusable``), followed by a ReLU when asked: straight after the op, where
+        TensorFlow's graph optimizer fuses the two (``_FusedBatchNormEx``), one pass instead
+        of two (``vsrdata.vsr_models.fold``)."""
+        shape = tf.shape(inputs)
+        x = tf.reshape(inputs, [shape[0], -1, shape[-2], inputs.shape[-1]])
+        y, *_ = tf.compat.v1.nn.fused_batch_norm(
+            x, self.gamma, self.beta, mean=self.moving_mean, variance=self.moving_variance,
+            epsilon=self.epsilon, data_format="NHWC", is_training=False,
+        )  # fmt: skip
+        if relu:
+            y = tf.nn.relu(y)
         return tf.cast(tf.reshape(y, shape), self.compute_dtype)
 
 
