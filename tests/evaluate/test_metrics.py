@@ -89,3 +89,25 @@ def test_banded_scores_equal_the_whole_image_definitions(y_channel: bool) -> Non
     assert both[0] == pytest.approx(expected_psnr, abs=1e-9)
     assert both[1] == pytest.approx(expected_ssim, abs=1e-9)
     assert psnr(a, b, crop, y_channel) == both[0] and ssim(a, b, crop, y_channel) == both[1]
+
+
+def test_flow_error_is_zero_for_the_truth_and_grows_with_flicker() -> None:
+    """0 when the outputs move as the truth does; positive for an output whose texture
+    flickers; the ground truth's flows computed once (``truth_flows``) give the same values
+    as computing them per column."""
+    import cv2
+
+    from vsrdata.common.metrics import flow_error, truth_flows
+
+    rng = np.random.default_rng(3)
+    base = cv2.resize(rng.integers(0, 256, (24, 32, 3), dtype=np.uint8), (128, 96),
+                      interpolation=cv2.INTER_CUBIC)  # fmt: skip
+    truth = [np.roll(base, 2 * t, axis=1) for t in range(4)]
+    flicker = [np.clip(f.astype(int) + rng.integers(-40, 41, f.shape), 0, 255).astype(np.uint8)
+               for f in truth]  # fmt: skip
+    assert flow_error(truth, truth, 4) == [0.0, 0.0, 0.0]
+    errors = flow_error(flicker, truth, 4)
+    assert len(errors) == 3 and min(errors) > 0
+    flows = truth_flows(truth)
+    np.testing.assert_allclose(flow_error(flicker, truth, 4, flows), errors, rtol=1e-6)
+    assert flow_error(truth, truth, 4, flows) == [0.0, 0.0, 0.0]

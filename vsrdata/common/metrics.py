@@ -164,25 +164,35 @@ def _grey(img: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(rgb_to_y(img)), 0, 255).astype(np.uint8)
 
 
+def truth_flows(truth: list[np.ndarray]) -> list[np.ndarray]:
+    """The flow fields of each pair of consecutive ground-truth frames, as :func:`flow_error`
+    computes them: computed once per clip, they serve every column."""
+    grey = [_grey(x) for x in truth]
+    return [_flow(grey[t], grey[t + 1]) for t in range(len(grey) - 1)]
+
+
 def flow_error(
-    outputs: list[np.ndarray], truth: list[np.ndarray], crop_border: int = 0
-) -> list[float]:
+    outputs: list[np.ndarray], truth: list[np.ndarray], crop_border: int = 0,
+    flows: list[np.ndarray] | None = None,
+) -> list[float]:  # fmt: skip
     """Temporal consistency: for each pair of consecutive frames, the mean end-point distance
     (HR pixels) between the optical flow of the output pair and that of the ground-truth pair.
 
     Flow is OpenCV DIS (medium preset) on the rounded Y channel; ``crop_border`` pixels are
     dropped from the flow fields. Flicker and temporal incoherence raise it; 0 for outputs
     that move exactly as the truth does (tOF in the spirit of TecoGAN, Chu et al. 2020).
-    Returns one value per pair (``len(outputs) - 1`` values).
+    ``flows``: the ground truth's, from :func:`truth_flows`, when several outputs are scored
+    against the same frames. Returns one value per pair (``len(outputs) - 1`` values).
     """
     if len(outputs) != len(truth):
         raise ValueError(f"{len(outputs)} outputs for {len(truth)} ground-truth frames")
+    if flows is None:
+        flows = truth_flows(truth)
     grey_out = [_grey(x) for x in outputs]
-    grey_gt = [_grey(x) for x in truth]
     b = crop_border
     errors = []
     for t in range(len(outputs) - 1):
-        diff = _flow(grey_out[t], grey_out[t + 1]) - _flow(grey_gt[t], grey_gt[t + 1])
+        diff = _flow(grey_out[t], grey_out[t + 1]) - flows[t]
         if b:
             diff = diff[b:-b, b:-b]
         errors.append(float(np.mean(np.sqrt((diff**2).sum(axis=-1)))))

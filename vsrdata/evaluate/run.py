@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from vsrdata.common.metrics import PSNR_CAP, flow_error, psnr_ssim
+from vsrdata.common.metrics import PSNR_CAP, flow_error, psnr_ssim, truth_flows
 from vsrdata.common.progress import Advance, Item, Reporter, Start, silent
 from vsrdata.errors import ClipError, InputError, UsageError
 from vsrdata.evaluate.infer import (
@@ -215,8 +215,9 @@ def score_clip(
             outputs[up.name].append(out)
     if not result.frame_ids:
         raise ClipError(f"{clip.clip_id}: no frame is scored under the {protocol.name} protocol")
+    flows = truth_flows(truth) if len(truth) > 1 else []  # once for every column
     for name, outs in outputs.items():
-        errors = flow_error(outs, truth, protocol.crop_border) if len(outs) > 1 else []
+        errors = flow_error(outs, truth, protocol.crop_border, flows) if len(outs) > 1 else []
         result.flow_error[name] = float(np.mean(errors)) if errors else float("nan")
     for label, pick in (("worst", np.argmin), ("best", np.argmax)):
         i = int(pick(result.psnr[main]))
