@@ -90,7 +90,7 @@ class NormRelu(keras.layers.Layer):
     """A batch norm at inference and the ReLU after it, in one layer (see the module)."""
 
     def __init__(self, bn: Any, **kwargs: Any) -> None:
-        super().__init__(name=bn.name, **kwargs)
+        super().__init__(name=bn.name, dtype=bn.dtype_policy, **kwargs)
         self.bn = bn
 
     def call(self, inputs: Any, training: Any = None, mask: Any = None) -> Any:
@@ -127,8 +127,8 @@ def fold_batch_norm(model: Any) -> Any:
     new_convs: dict[int, Any] = {}
 
     def clone(layer: Any) -> Any:
-        if id(layer) in folded_bns or id(layer) in relus:
-            return keras.layers.Identity(name=layer.name)
+        if id(layer) in folded_bns or id(layer) in relus:  # under the layer's own precision
+            return keras.layers.Identity(name=layer.name, dtype=layer.dtype_policy)
         if id(layer) in with_relu:
             return NormRelu(layer)
         if id(layer) in pairs:
