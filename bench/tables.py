@@ -23,7 +23,7 @@ from _common import OUT, report
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.helpers import write_clip
-from vsrdata.evaluate.benchmarks import benchmark
+from vsrdata.evaluate.benchmarks import BENCHMARKS, benchmark
 from vsrdata.evaluate.protocol import make_protocol
 from vsrdata.evaluate.run import EvalConfig, evaluate
 
@@ -44,8 +44,8 @@ def stand_ins(root: Path) -> Path:
     """Synthetic frame folders in each set's official layout (not the sets' content)."""
     if (root / ".done").exists():
         return root
-    for i, (clip, n) in enumerate({"calendar": 41, "city": 34, "foliage": 49, "walk": 47}.items()):
-        write_clip(root / "Vid4" / "GT" / clip, n, size=(180, 144), seed=i)
+    for i, (clip, n) in enumerate(BENCHMARKS["vid4"].clips.items()):
+        write_clip(root / "Vid4" / "GT" / clip, int(n or 0), size=(180, 144), seed=i)
     for i, clip in enumerate(("000", "011", "015", "020")):
         write_clip(root / "REDS" / "train_sharp" / clip, 100, size=(160, 96), seed=10 + i)
     for i in range(10):

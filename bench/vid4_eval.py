@@ -26,15 +26,15 @@ from _common import OUT, report
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.helpers import write_clip
+from vsrdata.evaluate.benchmarks import BENCHMARKS
 
-CLIPS = {"calendar": (41, (720, 576)), "city": (34, (704, 576)), "foliage": (49, (720, 480)),
-         "walk": (47, (720, 480))}  # fmt: skip
+SIZES = {"calendar": (720, 576), "city": (704, 576), "foliage": (720, 480), "walk": (720, 480)}
 
 
 def stand_in(root: Path) -> Path:
-    if not (root / ".done").exists():
-        for i, (clip, (n, size)) in enumerate(CLIPS.items()):
-            write_clip(root / "Vid4" / "GT" / clip, n, size=size, seed=i)
+    if not (root / ".done").exists():  # the clip names and frame counts vsrdata checks
+        for i, (clip, n) in enumerate(BENCHMARKS["vid4"].clips.items()):
+            write_clip(root / "Vid4" / "GT" / clip, int(n or 0), size=SIZES[clip], seed=i)
         (root / ".done").write_text("")
     return root / "Vid4"
 

@@ -227,7 +227,4 @@ def cached_shards(url: str, shards: list[dict[str, Any]]) -> None:
         checked[rel] = _identity(path, digest)
     if checked:  # readers in other processes may write it too: the last one wins, and an
         # entry lost that way only costs one more hash
-        verified.update(checked)
-        tmp = local / f"{VERIFIED}.{secrets.token_hex(4)}"
-        tmp.write_text(json.dumps(verified))
-        os.replace(tmp, local / VERIFIED)
+        write_bytes_atomic(local / VERIFIED, json.dumps({**verified, **checked}).encode())

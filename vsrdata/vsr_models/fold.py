@@ -30,24 +30,41 @@ import numpy as np
 CONVOLUTIONS = (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
 
 
-def _foldable_pairs(model: Any) -> dict[int, tuple[Any, Any]]:
+class _Graph:
+    """A functional model's nodes, how often each layer is called, and who reads each tensor
+    (``None`` for the model's outputs)."""
+
+    def __init__(self, model: Any) -> None:
+        self.nodes = [node for level in model._nodes_by_depth.values() for node in level]
+        self.calls = Counter(id(node.operation) for node in self.nodes)
+        self.readers: dict[int, list[Any]] = {}
+        for node in self.nodes:
+            for t in node.input_tensors:
+                self.readers.setdefault(id(t), []).append(node.operation)
+        for t in model.outputs:
+            self.readers.setdefault(id(t), []).append(None)
+
+    def only_reader(self, tensor: Any) -> Any:
+        """The one layer (called once) that reads ``tensor``, else None."""
+        after = self.readers.get(id(tensor), [])
+        if len(after) == 1 and after[0] is not None and self.calls[id(after[0])] == 1:
+            return after[0]
+        return None
+
+
+def _foldable_pairs(graph: _Graph) -> dict[int, tuple[Any, Any]]:
     """{id(conv): (conv, batch norm)} for every convolution (no activation, called once) whose
     output only a batch norm over the last axis (called once) reads."""
-    nodes = [node for level in model._nodes_by_depth.values() for node in level]
-    calls = Counter(id(node.operation) for node in nodes)
-    readers = Counter(id(t) for node in nodes for t in node.input_tensors)
-    readers.update(id(t) for t in model.outputs)
     pairs = {}
-    for node in nodes:
-        bn = node.operation
-        if not isinstance(bn, keras.layers.BatchNormalization) or len(node.input_tensors) != 1:
+    for node in graph.nodes:
+        conv = node.operation
+        if not isinstance(conv, CONVOLUTIONS) or graph.calls[id(conv)] != 1:
             continue
-        tensor = node.input_tensors[0]
-        conv = tensor._keras_history.operation
-        rank = len(tensor.shape)
+        tensor = node.outputs[0]
+        bn = graph.only_reader(tensor)
         if (
-            isinstance(conv, CONVOLUTIONS) and calls[id(conv)] == 1 and calls[id(bn)] == 1
-            and readers[id(tensor)] == 1 and bn.axis in (-1, rank - 1)
+            isinstance(bn, keras.layers.BatchNormalization)
+            and bn.axis in (-1, len(tensor.shape) - 1)
             and conv.activation is keras.activations.linear
             and not getattr(bn, "renorm", False)
         ):  # fmt: skip
@@ -62,27 +79,19 @@ def _plain_relu(layer: Any) -> bool:
     )  # fmt: skip
 
 
-def _norm_relu_pairs(model: Any, folded: set[int]) -> dict[int, Any]:
+def _norm_relu_pairs(graph: _Graph, folded: set[int]) -> dict[int, Any]:
     """{id(batch norm): relu} for every vsrdata batch norm (not folded, called once) whose
     output only a plain ReLU (called once) reads."""
     from vsrdata.vsr_models.layers import BatchNorm
 
-    nodes = [node for level in model._nodes_by_depth.values() for node in level]
-    calls = Counter(id(node.operation) for node in nodes)
-    readers: dict[int, list[Any]] = {}
-    for node in nodes:
-        for t in node.input_tensors:
-            readers.setdefault(id(t), []).append(node.operation)
-    for t in model.outputs:
-        readers.setdefault(id(t), []).append(None)
     pairs = {}
-    for node in nodes:
+    for node in graph.nodes:
         bn = node.operation
-        if not isinstance(bn, BatchNorm) or id(bn) in folded or calls[id(bn)] != 1:
+        if not isinstance(bn, BatchNorm) or id(bn) in folded or graph.calls[id(bn)] != 1:
             continue
-        after = readers.get(id(node.outputs[0]), [])
-        if len(after) == 1 and _plain_relu(after[0]) and calls[id(after[0])] == 1:
-            pairs[id(bn)] = after[0]
+        relu = graph.only_reader(node.outputs[0])
+        if _plain_relu(relu):
+            pairs[id(bn)] = relu
     return pairs
 
 
@@ -118,9 +127,10 @@ def fold_batch_norm(model: Any) -> Any:
     or is not a functional model."""
     if not hasattr(model, "_nodes_by_depth"):
         return model
-    pairs = _foldable_pairs(model)
+    graph = _Graph(model)
+    pairs = _foldable_pairs(graph)
     folded_bns = {id(bn) for _, bn in pairs.values()}
-    with_relu = _norm_relu_pairs(model, folded_bns)
+    with_relu = _norm_relu_pairs(graph, folded_bns)
     relus = {id(relu) for relu in with_relu.values()}
     if not pairs and not with_relu:
         return model
