@@ -5,18 +5,22 @@ An upscaler maps a uint8 window [T, h, w, 3] to the uint8 HR centre frame [h·r,
 the baseline of the published tables; a Keras model runs on float32 [0, 1] input.
 
 Tiling: a frame wider or taller than ``tile`` LR pixels is cut into tiles of ``tile``
-pixels, each run with ``overlap`` extra pixels of context on every side, and only the tile's
-own part of the output is kept. The default overlap is the network's receptive radius
-(:func:`receptive_radius`: 10 LR pixels for DUF-16L, 16 for 28L, 28 for 52L), so every kept
-pixel sees exactly the context it would see untiled: tiled and untiled outputs agree to
-float precision, at the cost of computing the margins twice.
+pixels, each run with extra pixels of context on the sides that have neighbours, and only the
+tile's own part of the output is kept. Where every layer's reach is known
+(:func:`vsrdata.vsr_models.tiling.tile_forward`: DUF and the other networks of stride-1
+convolutions) each layer computes only the part of the tile its output needs, with the exact
+receptive radius as context (8 LR pixels for DUF-16L): the same outputs as untiled, to
+float32 rounding, at 1.16× the untiled multiply-adds for 64-pixel tiles of a 144×180 frame
+instead of 1.56×. Other models (and an ``overlap`` given below the exact radius,
+which trades exactness for speed) run whole on each tile with ``overlap`` pixels of context
+(default: the registered bound, or :func:`receptive_radius` for a model built in memory).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +28,9 @@ from vsrdata.common.images import centre_frames, to_uint8
 from vsrdata.errors import UsageError
 from vsrdata.preprocess.degrade import imresize
 from vsrdata.vsr_models.manifest import load_model, read_manifest
+
+if TYPE_CHECKING:
+    from vsrdata.vsr_models.tiling import TileForward
 
 TEMPORAL_PADS = ("reflect", "replicate", "zero")
 
@@ -99,6 +106,7 @@ class KerasUpscaler:
             probe = model(np.zeros((1, self.frames, 8, 8, 3), np.float32), training=False)
             self.scale = int(probe.shape[1]) // 8
         registered = _spec(known.get("model"))
+        self._overlap_given = overlap is not None
         if overlap is None:
             overlap = receptive_radius(model) if registered is None else registered.radius
         check_tile(tile)
@@ -112,13 +120,29 @@ class KerasUpscaler:
         self.tile, self.overlap = tile, overlap
         # batch norms folded into their convolutions: the same function, fewer passes
         inference = fold_batch_norm(model)
+        self._inference = inference
         self._run = tf.function(
             lambda x: inference(x, training=False), reduce_retracing=True, autograph=False
         )
+        self._tiles: TileForward | None = None
+        self._tiles_known = False
 
     def _infer(self, window: np.ndarray) -> np.ndarray:
         x = window[None].astype(np.float32) / 255.0
         return np.asarray(self._run(x))[0]
+
+    def _exact_tiles(self) -> TileForward | None:
+        """The tile-cropped forward pass (made on first use), or None where the model's reach
+        cannot be followed or a given ``overlap`` asks for less context than its exact
+        radius (an approximation the caller chose)."""
+        if not self._tiles_known:
+            from vsrdata.vsr_models.tiling import tile_forward
+
+            found = tile_forward(self._inference)
+            short = found is not None and self._overlap_given and found.radius > self.overlap
+            self._tiles = None if short else found
+            self._tiles_known = True
+        return self._tiles
 
     def float_output(self, window: np.ndarray) -> np.ndarray:
         """float32 [H, W, 3] output in [0, 1]-ish (unclipped), tiled if the frame is large.
@@ -127,13 +151,22 @@ class KerasUpscaler:
         h, w = window.shape[1:3]
         if not self.tile or (h <= self.tile and w <= self.tile):
             return self._infer(window)
-        r, m, t = self.scale, self.overlap, self.tile
+        exact = self._exact_tiles()
+        r, t = self.scale, self.tile
+        m = exact.radius if exact is not None else self.overlap
+        x = window[None].astype(np.float32) / 255.0
         out = np.empty((h * r, w * r, 3), np.float32)
         for y0 in range(0, h, t):
             for x0 in range(0, w, t):
                 y1, x1 = min(y0 + t, h), min(x0 + t, w)
-                ya, xa = max(0, y0 - m), max(0, x0 - m)
-                part = self._infer(window[:, ya : min(h, y1 + m), xa : min(w, x1 + m)])
+                ya, yb, xa, xb = max(0, y0 - m), min(h, y1 + m), max(0, x0 - m), min(w, x1 + m)
+                tile = x[:, :, ya:yb, xa:xb]
+                if exact is None:
+                    part = np.asarray(self._run(tile))[0]
+                else:  # the output starts after the context on the sides with neighbours
+                    interior = np.array([ya > 0, yb < h, xa > 0, xb < w], np.int32)
+                    part = np.asarray(exact.forward(tile, interior))[0]
+                    ya, xa = ya + m * int(interior[0]), xa + m * int(interior[2])
                 out[y0 * r : y1 * r, x0 * r : x1 * r] = part[
                     (y0 - ya) * r : (y1 - ya) * r, (x0 - xa) * r : (x1 - xa) * r
                 ]
