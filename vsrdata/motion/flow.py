@@ -33,7 +33,7 @@ def _dis() -> FlowFn:
 
 def _farneback() -> FlowFn:
     def calc(prev: np.ndarray, nxt: np.ndarray) -> np.ndarray:
-        flow = cv2.calcOpticalFlowFarneback(prev, nxt, None, 0.5, 3, 15, 3, 5, 1.2, 0)  # type: ignore[call-overload]
+        flow = cv2.calcOpticalFlowFarneback(prev, nxt, None, 0.5, 3, 15, 3, 5, 1.2, 0)  # type: ignore[call-overload, unused-ignore]
         return np.asarray(flow)
 
     return calc

@@ -51,7 +51,7 @@ Lost = tuple[Fraction, Fraction, Fraction, Fraction]
 NONE = (Fraction(0),) * 4
 
 
-class Unsupported(Exception):
+class UnknownReachError(Exception):
     """The model has a layer whose spatial reach this module cannot follow."""
 
 
@@ -77,7 +77,7 @@ def _cut(part: Part, pixels: list[int], lost: Lost, interior: Any) -> Part:
     if not any(pixels):
         return Part(part.value, lost, part.axis, part.scale, part.padded)
     if min(pixels) < 0:
-        raise Unsupported("a part would grow back")
+        raise UnknownReachError("a part would grow back")
     cut = tf.constant(pixels, tf.int32) * interior  # nothing comes off at the frame's border
     rank = len(part.value.shape)
     shape = tf.shape(part.value)
@@ -98,7 +98,7 @@ def _crop(part: Part, lost: Lost, interior: Any) -> Part:
     """``part`` cut down to ``lost`` (each side at least as large as the part's own)."""
     pixels = [(n - o) * part.scale for n, o in zip(lost, part.lost, strict=True)]
     if any(p.denominator != 1 for p in pixels):
-        raise Unsupported("a crop falls between pixels")
+        raise UnknownReachError("a crop falls between pixels")
     return _cut(part, [int(p) for p in pixels], lost, interior)
 
 
@@ -121,17 +121,17 @@ def _convolution(layer: Any, part: Part, interior: Any) -> Part:
     or mirror padding before it (DUF's unpadded-in-time blocks, SRCNN's mirrored input)."""
     size = tuple(int(k) for k in layer.kernel_size[-2:])
     if any(int(s) != 1 for s in layer.strides) or any(int(d) != 1 for d in layer.dilation_rate):
-        raise Unsupported(f"{layer.name} is strided or dilated")
+        raise UnknownReachError(f"{layer.name} is strided or dilated")
     if any(k % 2 == 0 for k in size) or layer.data_format != "channels_last":
-        raise Unsupported(f"{layer.name} has an even kernel or is channels-first")
+        raise UnknownReachError(f"{layer.name} has an even kernel or is channels-first")
     reach = (size[0] // 2, size[1] // 2)
     padded = part.padded
     if layer.padding == "valid":
         if reach[0] > padded[0] or reach[1] > padded[1]:
-            raise Unsupported(f"{layer.name} shrinks the whole frame")
+            raise UnknownReachError(f"{layer.name} shrinks the whole frame")
         padded = (padded[0] - reach[0], padded[1] - reach[1])
     elif layer.padding != "same":
-        raise Unsupported(f"{layer.name} pads {layer.padding!r}")
+        raise UnknownReachError(f"{layer.name} pads {layer.padding!r}")
     axis = len(part.value.shape) - 3
     out = Part(layer(part.value), part.lost, axis, part.scale, padded)
     lost = _grow(part.lost, (Fraction(reach[0], part.scale), Fraction(reach[1], part.scale)))
@@ -153,7 +153,7 @@ def _padding(layer: Any, part: Part, interior: Any) -> Part:
     else:
         (top, bottom), (left, right) = layer.padding[-2:]
         if (top, left) != (bottom, right):
-            raise Unsupported(f"{layer.name} pads unevenly")
+            raise UnknownReachError(f"{layer.name} pads unevenly")
         pads, mode = (int(top), int(left)), "CONSTANT"
     border = 1 - interior
     rows, cols = pads[0] * border[:2], pads[1] * border[2:]
@@ -173,7 +173,7 @@ def _pad_ring(part: Part, lost: Lost, interior: Any) -> Part:
 
     pixels = [(o - n) * part.scale for n, o in zip(lost, part.lost, strict=True)]
     if any(p.denominator != 1 or p < 0 for p in pixels):
-        raise Unsupported("a padding falls between pixels")
+        raise UnknownReachError("a padding falls between pixels")
     ring = tf.constant([int(p) for p in pixels], tf.int32) * interior
     widths = [tf.zeros(2, tf.int32)] * len(part.value.shape)
     widths[part.axis], widths[part.axis + 1] = ring[:2], ring[2:]
@@ -188,9 +188,10 @@ def _gather(layer: Any, parts: list[Part], reaches: list[int], axis: int, scale:
     left smaller get a ring of zeros so that all cover the same pixels, and the output's ring
     that the zeros or the layer's own border handling touched is cut off afterwards."""
     if any(p.padded != (0, 0) for p in parts):
-        raise Unsupported(f"{layer.name} reads a padding")
-    out = _widest([Part(None, _grow(p.lost, (k, k)), p.axis) for p, k in zip(parts, reaches,
-                                                                           strict=True)])
+        raise UnknownReachError(f"{layer.name} reads a padding")
+    out = _widest(
+        [Part(None, _grow(p.lost, (k, k)), p.axis) for p, k in zip(parts, reaches, strict=True)]
+    )
     cuts = []
     for part, reach in zip(parts, reaches, strict=True):
         need = _grow(out, (-reach, -reach))  # down to the part's own pixel grid
@@ -228,12 +229,12 @@ def _layer(layer: Any, inputs: list[Part], args: Any, kwargs: Any, interior: Any
     if isinstance(layer, ours.BicubicUpsampling | ours.BicubicFrames):
         return _gather(layer, inputs, [ours.REACH], first.axis, layer.scale, interior)
     if any(p.padded != (0, 0) for p in inputs):
-        raise Unsupported(f"{layer.name} reads a padding")
+        raise UnknownReachError(f"{layer.name} reads a padding")
     if isinstance(layer, (*MERGES, ours.WeightedSum)):
         if isinstance(layer, keras.layers.Concatenate) and layer.axis != -1:
-            raise Unsupported(f"{layer.name} concatenates along axis {layer.axis}")
+            raise UnknownReachError(f"{layer.name} concatenates along axis {layer.axis}")
         if len({(p.axis, p.scale) for p in inputs}) != 1:
-            raise Unsupported(f"{layer.name} merges tensors of different layouts")
+            raise UnknownReachError(f"{layer.name} merges tensors of different layouts")
         lost = _widest(inputs)
         values = [_crop(p, lost, interior).value for p in inputs]
         return Part(layer(values, **kwargs), lost, first.axis, first.scale)
@@ -242,7 +243,7 @@ def _layer(layer: Any, inputs: list[Part], args: Any, kwargs: Any, interior: Any
         return Part(layer(first.value), first.lost, 1, first.scale)
     if isinstance(layer, ours.DepthToSpace):
         return Part(layer(first.value), first.lost, 1, first.scale * layer.scale)
-    raise Unsupported(f"{layer.name} ({type(layer).__name__}) is not known to tile exactly")
+    raise UnknownReachError(f"{layer.name} ({type(layer).__name__}) is not known to tile exactly")
 
 
 @dataclass(frozen=True)
@@ -277,7 +278,7 @@ def _run(model: Any, window: Any, interior: Any) -> tuple[Any, int]:
     (output,) = model.outputs
     result = parts[id(output)]
     if result.padded != (0, 0) or result.axis != 1 or len(result.value.shape) != 4:
-        raise Unsupported("the model's output is not an image")
+        raise UnknownReachError("the model's output is not an image")
     radius = ceil(max(result.lost))  # whole LR pixels
     return _crop(result, (Fraction(radius),) * 4, interior).value, radius
 
@@ -304,6 +305,6 @@ def tile_forward(model: Any) -> TileForward | None:
 
     try:
         forward.get_concrete_function()  # traced once, here: every tile runs this graph
-    except Unsupported:
+    except UnknownReachError:
         return None
     return TileForward(forward, radius[0])
