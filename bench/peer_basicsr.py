@@ -10,7 +10,11 @@ figure moves by 20% between runs):
 - training: global batch 8 of 7×32×32 LR patches, Huber loss (delta 0.01) and Adam, samples/s
   (vsrdata's own training step, ``DistributedStep`` on one device);
 - inference: one 7×144×180 LR window -> 576×720, frames/s, whole frames and 64-pixel tiles
-  (vsrdata's ``KerasUpscaler``; the same tiling loop on BasicSR's side);
+  (vsrdata's ``KerasUpscaler``, whose tiles compute each layer only where the tile's output
+  needs it, with the exact receptive radius of context; BasicSR has no tiling of its own for
+  DUF, so its side runs the whole network on each tile plus the receptive-radius bound, 10
+  pixels, on every side, the plain loop vsrdata also had: ``bench/tiles.py`` compares the
+  two loops on vsrdata's side in one run);
 - metrics: PSNR + SSIM on the Y channel of a 1920×1080 pair, pairs/s; both results are
   printed and must agree (BasicSR computes Y in float32: 1e-6 dB / 1e-7 are allowed).
 

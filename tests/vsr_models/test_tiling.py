@@ -49,7 +49,7 @@ def test_tiles_give_the_whole_frame(name: str) -> None:
     whole = KerasUpscaler(model).float_output(window)
     upscaler = KerasUpscaler(model, tile=20)
     tiled = upscaler.float_output(window)
-    assert upscaler._exact_tiles() is not None
+    assert upscaler.exact_tiles() is not None
     assert tiled.shape == whole.shape == (72, 84, 3)
     np.testing.assert_allclose(tiled, whole, rtol=0, atol=1e-5 * float(np.abs(whole).max()))
 
@@ -92,8 +92,10 @@ def test_layers_of_unknown_reach_tile_the_plain_way(kind: str) -> None:
 
 def test_an_overlap_below_the_radius_is_the_callers_choice() -> None:
     """An ``overlap`` below the exact radius runs the plain loop with that context (an
-    approximation asked for); at or above it, the exact tiles."""
+    approximation asked for); at or above it, the exact tiles; ``exact_tiles=False`` always
+    the plain loop (what ``bench/tiles.py`` compares against)."""
     model = build_model("duf-16l", 2)
-    assert KerasUpscaler(model, tile=16, overlap=4)._exact_tiles() is None
-    assert KerasUpscaler(model, tile=16, overlap=8)._exact_tiles() is not None
-    assert KerasUpscaler(model, tile=16)._exact_tiles() is not None
+    assert KerasUpscaler(model, tile=16, overlap=4).exact_tiles() is None
+    assert KerasUpscaler(model, tile=16, overlap=8).exact_tiles() is not None
+    assert KerasUpscaler(model, tile=16).exact_tiles() is not None
+    assert KerasUpscaler(model, tile=16, exact_tiles=False).exact_tiles() is None

@@ -86,8 +86,9 @@ class KerasUpscaler:
     """A saved Keras model (``.keras``) or a built one, run on one window at a time."""
 
     def __init__(
-        self, model: Any, name: str | None = None, tile: int = 0, overlap: int | None = None
-    ) -> None:
+        self, model: Any, name: str | None = None, tile: int = 0, overlap: int | None = None,
+        exact_tiles: bool = True,
+    ) -> None:  # fmt: skip
         import tensorflow as tf
 
         from vsrdata.vsr_models.fold import fold_batch_norm
@@ -125,13 +126,13 @@ class KerasUpscaler:
             lambda x: inference(x, training=False), reduce_retracing=True, autograph=False
         )
         self._tiles: TileForward | None = None
-        self._tiles_known = False
+        self._tiles_known = not exact_tiles  # False: the whole model on every tile
 
     def _infer(self, window: np.ndarray) -> np.ndarray:
         x = window[None].astype(np.float32) / 255.0
         return np.asarray(self._run(x))[0]
 
-    def _exact_tiles(self) -> TileForward | None:
+    def exact_tiles(self) -> TileForward | None:
         """The tile-cropped forward pass (made on first use), or None where the model's reach
         cannot be followed or a given ``overlap`` asks for less context than its exact
         radius (an approximation the caller chose)."""
@@ -151,7 +152,7 @@ class KerasUpscaler:
         h, w = window.shape[1:3]
         if not self.tile or (h <= self.tile and w <= self.tile):
             return self._infer(window)
-        exact = self._exact_tiles()
+        exact = self.exact_tiles()
         r, t = self.scale, self.tile
         m = exact.radius if exact is not None else self.overlap
         x = window[None].astype(np.float32) / 255.0
