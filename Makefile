@@ -61,6 +61,7 @@ bench: $(STAMP)
 	$(PY) bench/png_settings.py
 	$(PY) bench/train_throughput.py
 	$(PY) bench/eval_throughput.py
+	$(PY) bench/tiles.py
 
 clean:
 	rm -rf $(DEMO) .pytest_cache .mypy_cache .ruff_cache

@@ -140,7 +140,9 @@ class ModelSpec:
     colour: str = "rgb"
     upsampling: str = "post"
     scales: tuple[int, ...] = SCALES
-    radius: int = 0  # receptive radius, LR pixels (the tile overlap that makes tiles exact)
+    # a bound on the receptive radius, LR pixels: the tile overlap that makes the plain tiling
+    # loop exact (vsr_models.tiling finds the exact radius where it can follow the layers)
+    radius: int = 0
     batch_norm: bool = False  # the builder takes synchronized_bn (statistics over replicas)
     options: Mapping[str, Option] = field(default_factory=dict)
     recipe: Recipe | None = None  # None: nothing to train (a model for imported weights)
