@@ -19,8 +19,11 @@ into the input frame beside paths that reach 8), not the sum of all reaches.
 
 A tile's neighbours are given at run time (``interior``: 1 for each of top, bottom, left,
 right that has one), so one trace serves every tile of every frame size. A model with a
-layer this module does not know (strided, dilated or transposed convolutions, resampling,
-recurrence, dense layers) gets ``None``, and the caller tiles the plain way.
+layer this module does not follow (strided, dilated or transposed convolutions, warps by a
+flow, reshapes, dense layers, anything not listed here) gets ``None``, and the caller tiles
+the plain way. Zero and mirror paddings before "valid" convolutions (DUF's reduction blocks,
+SRCNN) are applied at the frame's border only; bicubic upsampling (reach 3) and DUF's
+dynamic filters are layers of known reach like the convolutions.
 """
 
 from __future__ import annotations
@@ -59,8 +62,9 @@ class UnknownReachError(Exception):
 class Part:
     """Where a tensor's values are exact: ``lost`` LR pixels (top, bottom, left, right) off
     the tile input on the sides that have neighbours; ``axis`` is the height axis, ``scale``
-    the tensor's pixels per LR pixel; ``padded``: a zero padding (rows, columns) not yet
-    taken back by the valid convolutions it feeds, in the tensor's own pixels."""
+    the tensor's pixels per LR pixel; ``padded``: a zero or mirror padding at the frame's
+    border (rows, columns) not yet taken back by the valid convolutions it feeds, in the
+    tensor's own pixels."""
 
     value: Any
     lost: Lost
@@ -208,6 +212,8 @@ def _pointwise(layer: Any) -> bool:
 
     if isinstance(layer, keras.layers.PReLU):  # one slope per channel, not per pixel
         return all(int(n) == 1 for n in layer.alpha.shape[:-1])
+    if isinstance(layer, keras.layers.Softmax):  # over the channels only
+        return layer.axis in (-1, [-1], (-1,))
     return isinstance(layer, (*POINTWISE, NormRelu, ours.TrimTime, ours.RgbToY, ours.MeanShift))
 
 
