@@ -42,7 +42,7 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
-from _common import OUT, report
+from _common import OUT, randomize_statistics, report
 
 HERE = Path(__file__).resolve().parent
 VENV = OUT / "peer-venv"
@@ -134,16 +134,6 @@ def torch_state(model: Any) -> dict[str, np.ndarray]:
         state[f"{name}.weight"] = np.ascontiguousarray(kernel.transpose(4, 3, 0, 1, 2))
         state[f"{name}.bias"] = bias
     return state
-
-
-def randomize_statistics(model: Any, rng: np.random.Generator) -> None:
-    """Batch-norm parameters and statistics away from 1 and 0, so the check sees them."""
-    for layer in model.layers:
-        weights = layer.get_weights()
-        if len(weights) == 4:
-            c = weights[0].shape
-            layer.set_weights([rng.uniform(0.5, 1.5, c), rng.normal(0, 0.1, c),
-                               rng.normal(0, 0.1, c), rng.uniform(0.5, 2.0, c)])  # fmt: skip
 
 
 def main() -> None:

@@ -27,20 +27,11 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
-from _common import report
+from _common import randomize_statistics, report
 
 WINDOW = (144, 180)
 TILE = 64
 SCALE = 4
-
-
-def randomize_statistics(model: Any, rng: np.random.Generator) -> None:
-    for layer in model.layers:
-        weights = layer.get_weights()
-        if len(weights) == 4:  # a batch norm: gamma, beta, moving mean, moving variance
-            c = weights[0].shape
-            layer.set_weights([rng.uniform(0.5, 1.5, c), rng.normal(0, 0.1, c),
-                               rng.normal(0, 0.1, c), rng.uniform(0.5, 2.0, c)])  # fmt: skip
 
 
 def main() -> None:
