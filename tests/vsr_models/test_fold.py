@@ -61,7 +61,7 @@ def test_folded_model_is_the_same_function(
     rng = np.random.default_rng(6)
     x = rng.random((2, frames, 12, 16, 3), dtype=np.float32)
     if name == "vdsr":  # VDSR takes the bicubic-upsampled luma
-        x = rng.random((2, 1, 48, 64, 1), dtype=np.float32)
+        x = rng.random((1, 1, 48, 64, 1), dtype=np.float32)
     keras.config.set_dtype_policy("float64")
     try:
         double = build_model(name, 4, **options)

@@ -26,14 +26,14 @@ RADIUS = {"duf-16l": 8, "duf-28l": 14, "duf-52l": 26}
 
 @pytest.mark.parametrize("name", names())
 def test_tiles_give_the_whole_frame(name: str) -> None:
-    """Tiles of 20 LR pixels over a 36×42 frame at ×2: each tile has neighbours on some sides
-    and the frame's border on others, every side has both kinds somewhere, and the last
-    column is 2 pixels wide, narrower than every radius. Outputs equal to float32 rounding (each
-    tile's convolutions sum the same terms as the whole frame's, possibly in another order: a
-    few ulps per layer, far below 1e-5 of the range), where a crop one pixel off, a missing
-    zero padding at the border or a padding where there is a neighbour would be off by O(1)
-    of the range near the seams (the batch-norm statistics are randomized so that none of
-    them is an identity)."""
+    """Tiles of 16 LR pixels over an 18×34 frame at ×2: each tile has neighbours on some sides
+    and the frame's border on others, every side has both kinds somewhere, and the last row and
+    column are 2 pixels wide, narrower than every radius (4 to 40). Outputs equal to float32
+    rounding (each tile's convolutions sum the same terms as the whole frame's, possibly in
+    another order: a few ulps per layer, far below 1e-5 of the range), where a crop one pixel
+    off, a missing zero padding at the border or a padding where there is a neighbour would be
+    off by O(1) of the range near the seams (the batch-norm statistics are randomized so that
+    none of them is an identity)."""
     model = build_model(name, 2)
     randomize_statistics(model)
     forward = tile_forward(fold_batch_norm(model))
@@ -45,12 +45,12 @@ def test_tiles_give_the_whole_frame(name: str) -> None:
     if name in RADIUS:
         assert forward.radius == RADIUS[name]
     frames = int(model.input_shape[1])
-    window = np.random.default_rng(3).integers(0, 256, (frames, 36, 42, 3), dtype=np.uint8)
+    window = np.random.default_rng(3).integers(0, 256, (frames, 18, 34, 3), dtype=np.uint8)
     whole = KerasUpscaler(model).float_output(window)
-    upscaler = KerasUpscaler(model, tile=20)
+    upscaler = KerasUpscaler(model, tile=16)
     tiled = upscaler.float_output(window)
     assert upscaler.exact_tiles() is not None
-    assert tiled.shape == whole.shape == (72, 84, 3)
+    assert tiled.shape == whole.shape == (36, 68, 3)
     np.testing.assert_allclose(tiled, whole, rtol=0, atol=1e-5 * float(np.abs(whole).max()))
 
 
