@@ -34,10 +34,8 @@ SSIM_SIGMA = 1.5
 _C1 = (0.01 * 255) ** 2
 _C2 = (0.03 * 255) ** 2
 _Y_WEIGHTS = np.array(Y_WEIGHTS)
-_KERNEL = cv2.getGaussianKernel(SSIM_WINDOW, SSIM_SIGMA, cv2.CV_64F)  # 11×1, sums to 1
-
-
 _Y_MATRIX = np.array([[*Y_WEIGHTS, Y_OFFSET]])  # cv2.transform: one row, offset last
+_KERNEL = cv2.getGaussianKernel(SSIM_WINDOW, SSIM_SIGMA, cv2.CV_64F)  # 11×1, sums to 1
 
 
 def rgb_to_y(img: np.ndarray) -> np.ndarray:
