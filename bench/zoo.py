@@ -68,6 +68,15 @@ def gflops(model: Any, frames: int) -> float:
 
 def speeds(name: str, rounds: int) -> tuple[int, float, float, float]:
     """(parameters, GFLOPs per output frame, training samples/s, inference frames/s)."""
+    from vsrdata.vsr_models.registry import spec
+
+    model, train, infer = rates(name, rounds)
+    params = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    return params, gflops(model, spec(name).window()), train, infer
+
+
+def rates(name: str, rounds: int, frame: tuple[int, int] = FRAME) -> tuple[Any, float, float]:
+    """(the model, training samples/s, inference frames/s on one ``frame``-sized LR window)."""
     import tensorflow as tf
 
     from vsrdata.evaluate.infer import KerasUpscaler
@@ -80,7 +89,6 @@ def speeds(name: str, rounds: int) -> tuple[int, float, float, float]:
     step = DistributedStep(make_strategy("one-device"), name, SCALE, BATCH,
                            optimization=Optimization(own_loss(name)),
                            hr_patch=PATCH * SCALE)  # fmt: skip
-    params = sum(int(np.prod(w.shape)) for w in step.model.trainable_weights)
     rng = np.random.default_rng(0)
     lr = tf.constant(rng.random((BATCH, frames, PATCH, PATCH, 3), dtype=np.float32))
     hr = tf.constant(rng.random((BATCH, PATCH * SCALE, PATCH * SCALE, 3), dtype=np.float32))
@@ -92,14 +100,14 @@ def speeds(name: str, rounds: int) -> tuple[int, float, float, float]:
             float(step(lr, hr))
         train.append(3 * BATCH / (time.perf_counter() - began))
     upscaler = KerasUpscaler(step.model, name=name)
-    window = rng.integers(0, 256, (frames, *FRAME, 3), dtype=np.uint8)
+    window = rng.integers(0, 256, (frames, *frame, 3), dtype=np.uint8)
     upscaler(window)  # trace
     infer = []
     for _ in range(rounds):
         began = time.perf_counter()
         upscaler(window)
         infer.append(1.0 / (time.perf_counter() - began))
-    return params, gflops(step.model, frames), statistics.median(train), statistics.median(infer)
+    return step.model, statistics.median(train), statistics.median(infer)
 
 
 def own_loss(name: str) -> str:

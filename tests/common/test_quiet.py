@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -32,3 +33,34 @@ def test_a_line_before_an_abort_still_reaches_the_user() -> None:
             "    os.abort()\n")  # fmt: skip
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert res.returncode != 0 and "fatal: this CPU lacks AVX" in res.stderr
+
+
+def _onednn(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"} | env
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=180, env=full)  # fmt: skip
+
+
+BUILD = ("from vsrdata.common.quiet import onednn_enabled\n"
+         "from vsrdata.vsr_models import build_model\n"
+         "build_model('duf-16l', 4)\n"
+         "print(onednn_enabled())\n")  # fmt: skip
+
+
+def test_onednn_is_on_when_vsrdata_comes_first_and_the_users_choice_is_kept() -> None:
+    """TensorFlow leaves oneDNN off on CPUs without AVX-512 VNNI (this AVX2 machine class):
+    importing vsrdata first turns it on; TF_ENABLE_ONEDNN_OPTS=0 keeps it off, unwarned."""
+    on = _onednn("import vsrdata, tensorflow\n" + BUILD, {})
+    assert on.returncode == 0, on.stderr
+    assert on.stdout.split() == ["True"] and "oneDNN CPU kernels are off" not in on.stderr
+    off = _onednn(BUILD, {"TF_ENABLE_ONEDNN_OPTS": "0"})
+    assert off.returncode == 0, off.stderr
+    assert off.stdout.split() == ["False"] and "oneDNN CPU kernels are off" not in off.stderr
+
+
+def test_tensorflow_imported_first_with_onednn_off_is_said_once() -> None:
+    res = _onednn("import tensorflow\n" + BUILD + "build_model('duf-16l', 4)\n", {})
+    assert res.returncode == 0, res.stderr
+    # on a CPU with AVX-512 VNNI TensorFlow turns oneDNN on by itself: nothing to say there
+    expected = 1 if res.stdout.split() == ["False"] else 0
+    assert res.stderr.count("oneDNN CPU kernels are off") == expected

@@ -7,6 +7,9 @@ Registering a model puts it here; a model missing from :data:`COUNTS` fails the 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -168,7 +171,8 @@ def test_luma_models_keep_bicubic_chroma_and_learn_luma() -> None:
     np.testing.assert_allclose(RgbToY()(out), luma, atol=1e-5)
 
 
-def test_grouped_convolution_is_the_definition() -> None:
+def check_grouped_convolution() -> None:
+    """GroupConv2D's outputs and gradients against the definition: a convolution per group."""
     from vsrdata.vsr_models.layers import GroupConv2D
 
     conv = GroupConv2D(16, 3, padding="same", groups=4)
@@ -184,6 +188,32 @@ def test_grouped_convolution_is_the_definition() -> None:
     wrt = [x, conv.kernel]
     for a, b in zip(tape.gradient(loss, wrt), tape.gradient(ref_loss, wrt), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
+
+
+def test_grouped_convolution_is_the_definition() -> None:
+    check_grouped_convolution()
+
+
+def test_grouped_convolution_without_onednn_trains() -> None:
+    """With oneDNN off (TF_ENABLE_ONEDNN_OPTS=0) TensorFlow's CPU kernels have no grouped
+    convolution: GroupConv2D runs one per group, and CARN-M takes a training step."""
+    code = ("from tests.vsr_models.test_zoo import check_grouped_convolution, tf\n"
+            "from vsrdata.common.quiet import onednn_enabled\n"
+            "from vsrdata.vsr_models.registry import spec\n"
+            "assert onednn_enabled() is False\n"
+            "check_grouped_convolution()\n"
+            "model = spec('carn-m').build(2)\n"
+            "x = tf.random.uniform((1, 1, 12, 12, 3), seed=1)\n"
+            "with tf.GradientTape() as tape:\n"
+            "    loss = tf.reduce_mean(model(x, training=True) ** 2)\n"
+            "grads = tape.gradient(loss, model.trainable_variables)\n"
+            "assert all(g is not None for g in grads)\n"
+            "print('ok', model(x).shape)\n")  # fmt: skip
+    env = os.environ | {"TF_ENABLE_ONEDNN_OPTS": "0"}
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300, env=env)  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.split()[0] == "ok"
 
 
 def test_deep_supervision_scores_every_recursion_and_exports_the_output() -> None:

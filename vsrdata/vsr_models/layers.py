@@ -7,6 +7,7 @@ the centre frame of a window, the fused batch norm).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import keras
@@ -14,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from vsrdata.common.constants import Y_OFFSET, Y_WEIGHTS
+from vsrdata.common.quiet import onednn_enabled
 from vsrdata.preprocess.degrade import cubic
 
 FILTER = 5  # DUF's dynamic filters are FILTER × FILTER
@@ -326,10 +328,23 @@ class GroupConv2D(keras.layers.Conv2D):
     def convolution_op(self, inputs: Any, kernel: Any) -> Any:
         if self.data_format != "channels_last" or self.groups == 1:
             return super().convolution_op(inputs, kernel)
-        return tf.nn.conv2d(
-            inputs, kernel, strides=list(self.strides), padding=self.padding.upper(),
+        conv = functools.partial(
+            tf.nn.conv2d, strides=list(self.strides), padding=self.padding.upper(),
             dilations=list(self.dilation_rate), data_format="NHWC",
         )  # fmt: skip
+        if _grouped_kernels():
+            return conv(inputs, kernel)
+        # TensorFlow's Eigen CPU kernels have no grouped convolution (nor its gradients): with
+        # oneDNN off and no GPU, one convolution per group (the kernel's output channels are
+        # group-major), concatenated
+        parts = zip(tf.split(inputs, self.groups, -1), tf.split(kernel, self.groups, -1))
+        return tf.concat([conv(x, k) for x, k in parts], -1)
+
+
+@functools.cache
+def _grouped_kernels() -> bool:
+    """Whether TensorFlow has a grouped convolution here: oneDNN's on the CPU, cuDNN's."""
+    return onednn_enabled() is not False or bool(tf.config.list_physical_devices("GPU"))
 
 
 @keras.saving.register_keras_serializable(package="vsrdata")

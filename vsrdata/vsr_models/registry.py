@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 
 from vsrdata.common.constants import SCALES
 from vsrdata.common.options import Option, parse_assignments, resolve
+from vsrdata.common.quiet import warn_if_onednn_off
 from vsrdata.errors import UsageError
 
 COLOURS = ("rgb", "y")  # y: the network sees luma; Cb/Cr come from bicubic
@@ -306,7 +307,9 @@ def build_model(name: str, scale: int = 4, synchronized_bn: bool = False, **opti
     """``spec(name).build(scale, synchronized_bn, options)``."""
     if scale not in SCALES:
         raise UsageError(f"scale must be one of {SCALES}, got {scale}")
-    return spec(name).build(scale, synchronized_bn, options)
+    model = spec(name).build(scale, synchronized_bn, options)
+    warn_if_onednn_off()
+    return model
 
 
 def parse_options(items: list[str] | tuple[str, ...]) -> dict[str, str]:
