@@ -65,9 +65,9 @@ def main() -> None:
             print(f"round {round_ + 1}/{args.rounds}, TF_ENABLE_ONEDNN_OPTS={setting}",
                   file=sys.stderr, flush=True)  # fmt: skip
             env = os.environ | {"TF_ENABLE_ONEDNN_OPTS": setting}
-            res = subprocess.run([sys.executable, str(HERE / "onednn.py"), "--worker",
-                                  "--models", ",".join(models), "--frame", args.frame],
-                                 stdout=subprocess.PIPE, env=env, text=True, check=True)  # fmt: skip
+            cmd = [sys.executable, str(HERE / "onednn.py"), "--worker",
+                   "--models", ",".join(models), "--frame", args.frame]  # fmt: skip
+            res = subprocess.run(cmd, stdout=subprocess.PIPE, env=env, text=True, check=True)
             doc = json.loads(res.stdout.strip().splitlines()[-1])
             seen[setting] = doc["onednn"]
             runs[setting].append(doc["rates"])

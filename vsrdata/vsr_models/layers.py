@@ -337,8 +337,8 @@ class GroupConv2D(keras.layers.Conv2D):
         # TensorFlow's Eigen CPU kernels have no grouped convolution (nor its gradients): with
         # oneDNN off and no GPU, one convolution per group (the kernel's output channels are
         # group-major), concatenated
-        parts = zip(tf.split(inputs, self.groups, -1), tf.split(kernel, self.groups, -1))
-        return tf.concat([conv(x, k) for x, k in parts], -1)
+        xs, ks = tf.split(inputs, self.groups, -1), tf.split(kernel, self.groups, -1)
+        return tf.concat([conv(x, k) for x, k in zip(xs, ks, strict=True)], -1)
 
 
 @functools.cache
