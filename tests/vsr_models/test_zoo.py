@@ -216,6 +216,32 @@ def test_grouped_convolution_without_onednn_trains() -> None:
     assert res.stdout.split()[0] == "ok"
 
 
+@pytest.mark.parametrize(("batch", "stride", "padding"), [(1, 1, "same"), (1, 2, "valid"),
+                                                       (2, 1, "same")])  # fmt: skip
+def test_conv2d_is_keras_conv2d(batch: int, stride: int, padding: str) -> None:
+    """vsrdata's Conv2D (a batch of one as a depth-1 Conv3D on a CPU with oneDNN) computes
+    Keras's Conv2D: both within float32 rounding of the exact sum, n·eps·Σ|x·w| for n terms."""
+    from vsrdata.common.quiet import onednn_enabled
+    from vsrdata.vsr_models.layers import Conv2D
+
+    ours = Conv2D(24, 3, strides=stride, padding=padding, activation="relu")
+    theirs = keras.layers.Conv2D(24, 3, strides=stride, padding=padding, activation="relu")
+    x = RNG.random((batch, 17, 15, 16), dtype=np.float32)
+    ours.build(x.shape)
+    theirs.build(x.shape)
+    theirs.set_weights(ours.get_weights())
+    got = tf.function(ours)(tf.constant(x)).numpy()
+    want = theirs(x).numpy()
+    terms = 3 * 3 * 16 + 1
+    abs_sum = tf.nn.conv2d(np.abs(x), np.abs(ours.kernel.numpy()), stride, padding.upper())
+    bound = 2 * terms * np.finfo(np.float32).eps * (abs_sum.numpy() + np.abs(ours.bias))
+    assert got.shape == want.shape and np.all(np.abs(got - want) <= bound)
+    ops = {op.type for op in tf.function(ours).get_concrete_function(
+        tf.TensorSpec(x.shape, tf.float32)).graph.get_operations()}  # fmt: skip
+    on_cpu_with_onednn = onednn_enabled() and not tf.config.list_physical_devices("GPU")
+    assert ("Conv3D" in ops) == (batch == 1 and bool(on_cpu_with_onednn))
+
+
 def test_deep_supervision_scores_every_recursion_and_exports_the_output() -> None:
     """DRCN trains on α·mean(intermediate losses) + (1 - α)·(ensemble loss), α falling from 1
     to 0 over half the run; the trained weights load into the plain model in order."""

@@ -36,11 +36,11 @@ def drcn(y: Any, scale: int = 4, recursions: int = 16) -> Supervised:
     """[B, 1, H, W, 1] bicubic luma -> the ensemble [B, H, W, 1] and the D predictions."""
     import keras
 
-    from vsrdata.vsr_models.layers import CentreFrame, WeightedSum
+    from vsrdata.vsr_models.layers import CentreFrame, Conv2D, WeightedSum
 
     def conv(filters: int, name: str, relu: bool = True) -> Any:
-        return keras.layers.Conv2D(filters, 3, padding="same", activation="relu" if relu else None,
-                                   kernel_initializer="he_normal", name=name)  # fmt: skip
+        return Conv2D(filters, 3, padding="same", activation="relu" if relu else None,
+                      kernel_initializer="he_normal", name=name)  # fmt: skip
 
     x = CentreFrame(name="frame")(y)
     h = conv(WIDTH, "embed2")(conv(WIDTH, "embed1")(x))

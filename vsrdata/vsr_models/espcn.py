@@ -23,14 +23,13 @@ PAPER = Paper("Shi, Caballero, Huszár, Totz, Aitken, Bishop, Rueckert, Wang",
 
 def espcn(y: Any, scale: int = 4) -> Any:
     """[B, 1, h, w, 1] LR luma -> [B, h·r, w·r, 1]."""
-    import keras
 
-    from vsrdata.vsr_models.layers import CentreFrame, DepthToSpace
+    from vsrdata.vsr_models.layers import CentreFrame, Conv2D, DepthToSpace
 
     x = CentreFrame(name="frame")(y)
-    x = keras.layers.Conv2D(64, 5, padding="same", activation="tanh", name="conv1")(x)
-    x = keras.layers.Conv2D(32, 3, padding="same", activation="tanh", name="conv2")(x)
-    x = keras.layers.Conv2D(scale * scale, 3, padding="same", name="conv3")(x)
+    x = Conv2D(64, 5, padding="same", activation="tanh", name="conv1")(x)
+    x = Conv2D(32, 3, padding="same", activation="tanh", name="conv2")(x)
+    x = Conv2D(scale * scale, 3, padding="same", name="conv3")(x)
     return DepthToSpace(scale, name="shuffle")(x)
 
 

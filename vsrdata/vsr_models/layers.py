@@ -318,6 +318,26 @@ class StackFrames(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="vsrdata")
+class Conv2D(keras.layers.Conv2D):
+    """``keras.layers.Conv2D`` whose batch of one runs, on a CPU with oneDNN, as a ``Conv3D``
+    of depth 1: the same convolution. For a 2-D convolution of batch 1 TensorFlow gives oneDNN
+    the weights in their plain layout and oneDNN falls back to im2col and a GEMM, 2.6× slower
+    than Eigen on an AVX2 CPU (3×3, 256 -> 256 on 288×360) where the 3-D path's blocked kernel
+    is 1.2× faster than Eigen (docs/benchmarks.md); batches of two or more already get it. This
+    is the whole-frame inference of every 2-D model."""
+
+    def convolution_op(self, inputs: Any, kernel: Any) -> Any:
+        if (self.data_format != "channels_last" or self.groups != 1 or inputs.shape[0] != 1
+                or tuple(self.dilation_rate) != (1, 1) or _backend() != "onednn"):  # fmt: skip
+            return super().convolution_op(inputs, kernel)
+        out = tf.nn.conv3d(
+            inputs[:, None], kernel[None], strides=[1, 1, *self.strides, 1],
+            padding=self.padding.upper(),
+        )  # fmt: skip
+        return out[:, 0]
+
+
+@keras.saving.register_keras_serializable(package="vsrdata")
 class GroupConv2D(keras.layers.Conv2D):
     """``Conv2D`` with ``groups`` > 1 run by TensorFlow's own grouped convolution (oneDNN on
     the CPU, cuDNN on a GPU). Keras's TensorFlow backend compiles every grouped convolution
@@ -332,7 +352,7 @@ class GroupConv2D(keras.layers.Conv2D):
             tf.nn.conv2d, strides=list(self.strides), padding=self.padding.upper(),
             dilations=list(self.dilation_rate), data_format="NHWC",
         )  # fmt: skip
-        if _grouped_kernels():
+        if _backend() != "eigen":
             return conv(inputs, kernel)
         # TensorFlow's Eigen CPU kernels have no grouped convolution (nor its gradients): with
         # oneDNN off and no GPU, one convolution per group (the kernel's output channels are
@@ -342,9 +362,12 @@ class GroupConv2D(keras.layers.Conv2D):
 
 
 @functools.cache
-def _grouped_kernels() -> bool:
-    """Whether TensorFlow has a grouped convolution here: oneDNN's on the CPU, cuDNN's."""
-    return onednn_enabled() is not False or bool(tf.config.list_physical_devices("GPU"))
+def _backend() -> str:
+    """Whose convolutions TensorFlow runs here: "gpu" (cuDNN) where a GPU is visible, else
+    "onednn" or "eigen" (TensorFlow's own CPU kernels, with no grouped convolution)."""
+    if tf.config.list_physical_devices("GPU"):
+        return "gpu"
+    return "eigen" if onednn_enabled() is False else "onednn"
 
 
 @keras.saving.register_keras_serializable(package="vsrdata")

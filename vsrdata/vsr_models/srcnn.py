@@ -45,16 +45,15 @@ def reach(layers: tuple[tuple[int, int], ...]) -> int:
 
 def three_layers(x: Any, layers: tuple[tuple[int, int], ...], name: str) -> Any:
     """Mirror-pad [B, H, W, C] by the stack's reach, then valid convolutions (ReLU between)."""
-    import keras
 
-    from vsrdata.vsr_models.layers import ReflectPad
+    from vsrdata.vsr_models.layers import Conv2D, ReflectPad
 
     x = ReflectPad(reach(layers), name=f"{name}_pad")(x)
     for i, (kernel, filters) in enumerate(layers):
         last = i == len(layers) - 1
-        x = keras.layers.Conv2D(filters, kernel, activation=None if last else "relu",
-                                kernel_initializer="he_normal" if not last else "glorot_normal",
-                                name=f"{name}_conv{i + 1}")(x)  # fmt: skip
+        x = Conv2D(filters, kernel, activation=None if last else "relu",
+                   kernel_initializer="he_normal" if not last else "glorot_normal",
+                   name=f"{name}_conv{i + 1}")(x)  # fmt: skip
     return x
 
 

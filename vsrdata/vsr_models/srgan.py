@@ -42,15 +42,15 @@ def discriminator(hr: Any, synchronized_bn: bool = False) -> Any:
     logits that the patch is real."""
     import keras
 
-    from vsrdata.vsr_models.layers import BatchNorm
+    from vsrdata.vsr_models.layers import BatchNorm, Conv2D
 
     def act(x: Any, name: str) -> Any:
         return keras.layers.LeakyReLU(negative_slope=0.2, name=name)(x)
 
     x = keras.layers.Rescaling(2.0, offset=-1.0, name="to_signed")(hr)
-    x = act(keras.layers.Conv2D(64, 3, padding="same", name="d_conv1")(x), "d_act1")
+    x = act(Conv2D(64, 3, padding="same", name="d_conv1")(x), "d_act1")
     for i, (channels, stride) in enumerate(BODY, start=2):
-        x = keras.layers.Conv2D(channels, 3, stride, padding="same", name=f"d_conv{i}")(x)
+        x = Conv2D(channels, 3, stride, padding="same", name=f"d_conv{i}")(x)
         x = BatchNorm(synchronized=synchronized_bn, momentum=0.9, epsilon=1e-5,
                       name=f"d_bn{i}")(x)  # fmt: skip
         x = act(x, f"d_act{i}")

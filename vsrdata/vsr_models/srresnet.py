@@ -34,10 +34,10 @@ def srresnet(lr: Any, scale: int = 4, blocks: int = BLOCKS, synchronized_bn: boo
     """[B, 1, h, w, 3] -> [B, h·r, w·r, 3] (RGB in [0, 1])."""
     import keras
 
-    from vsrdata.vsr_models.layers import BatchNorm, CentreFrame, DepthToSpace
+    from vsrdata.vsr_models.layers import BatchNorm, CentreFrame, Conv2D, DepthToSpace
 
     def conv(x: Any, filters: int, kernel: int, name: str) -> Any:
-        return keras.layers.Conv2D(filters, kernel, padding="same", name=name)(x)
+        return Conv2D(filters, kernel, padding="same", name=name)(x)
 
     def bn(x: Any, name: str) -> Any:
         return BatchNorm(synchronized=synchronized_bn, momentum=0.9, epsilon=1e-5, name=name)(x)

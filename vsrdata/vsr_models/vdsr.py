@@ -32,17 +32,17 @@ def vdsr(
     """[B, 1, H, W, 1] bicubic luma -> [B, H, W, 1]."""
     import keras
 
-    from vsrdata.vsr_models.layers import BatchNorm, CentreFrame
+    from vsrdata.vsr_models.layers import BatchNorm, CentreFrame, Conv2D
 
     base = CentreFrame(name="frame")(y)
     x = base
     for i in range(depth - 1):
-        x = keras.layers.Conv2D(64, 3, padding="same", kernel_initializer="he_normal",
-                                name=f"conv{i + 1}")(x)  # fmt: skip
+        x = Conv2D(64, 3, padding="same", kernel_initializer="he_normal",
+                   name=f"conv{i + 1}")(x)  # fmt: skip
         if batch_norm and i > 0:
             x = BatchNorm(synchronized=synchronized_bn, name=f"bn{i + 1}")(x)
         x = keras.layers.ReLU(name=f"relu{i + 1}")(x)
-    residual = keras.layers.Conv2D(1, 3, padding="same", name=f"conv{depth}")(x)
+    residual = Conv2D(1, 3, padding="same", name=f"conv{depth}")(x)
     return keras.layers.Add(name="residual")([base, residual])
 
 

@@ -39,11 +39,11 @@ class _MotionCompensation:
     """The coarse and fine flow networks: one set of weights, applied to each neighbour."""
 
     def __init__(self) -> None:
-        import keras
+        from vsrdata.vsr_models.layers import Conv2D
 
         def conv(n: int, k: int, name: str, stride: int = 1, act: str = "relu") -> Any:
-            return keras.layers.Conv2D(n, k, strides=stride, padding="same", activation=act,
-                                       name=f"mc_{name}")  # fmt: skip
+            return Conv2D(n, k, strides=stride, padding="same", activation=act,
+                          name=f"mc_{name}")  # fmt: skip
 
         self.coarse = [conv(24, 5, "coarse1", 2), conv(24, 3, "coarse2"),
                        conv(24, 5, "coarse3", 2), conv(24, 3, "coarse4"),
@@ -84,7 +84,7 @@ def vespcn(y: Any, scale: int = 4) -> Supervised:
     """[B, 3, h, w, 1] LR luma -> [B, h·r, w·r, 1], with the motion losses for training."""
     import keras
 
-    from vsrdata.vsr_models.layers import DepthToSpace, FrameAt, MotionLoss
+    from vsrdata.vsr_models.layers import Conv2D, DepthToSpace, FrameAt, MotionLoss
 
     previous, reference, following = (FrameAt(i, name=f"frame{i}")(y) for i in range(3))
     compensate = _MotionCompensation()
@@ -95,9 +95,9 @@ def vespcn(y: Any, scale: int = 4) -> Supervised:
         n = len(aligned)
         losses.append(MotionLoss(BETA, LAMBDA, name=f"motion_loss{n}")(reference, warped, flow))
     x = keras.layers.Concatenate(name="early_fusion")([aligned[0], reference, aligned[1]])
-    x = keras.layers.Conv2D(64, 5, padding="same", activation="tanh", name="sr_conv1")(x)
-    x = keras.layers.Conv2D(32, 3, padding="same", activation="tanh", name="sr_conv2")(x)
-    x = keras.layers.Conv2D(scale * scale, 3, padding="same", name="sr_conv3")(x)
+    x = Conv2D(64, 5, padding="same", activation="tanh", name="sr_conv1")(x)
+    x = Conv2D(32, 3, padding="same", activation="tanh", name="sr_conv2")(x)
+    x = Conv2D(scale * scale, 3, padding="same", name="sr_conv3")(x)
     return Supervised(DepthToSpace(scale, name="shuffle")(x), auxiliary=tuple(losses))
 
 
