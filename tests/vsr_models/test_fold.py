@@ -9,7 +9,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from vsrdata.vsr_models import build_model  # noqa: E402
-from vsrdata.vsr_models.fold import NormRelu, fold_batch_norm  # noqa: E402
+from vsrdata.vsr_models.fold import NormRelu, fold_batch_norm, frozen  # noqa: E402
 from vsrdata.vsr_models.layers import BatchNorm  # noqa: E402
 
 
@@ -103,3 +103,27 @@ def test_only_what_nothing_else_reads_is_folded_or_fused() -> None:
 def test_a_model_without_batch_norm_is_returned_as_is() -> None:
     model = build_model("espcn", 4)
     assert fold_batch_norm(model) is model
+
+
+def test_frozen_holds_the_weights_as_constants() -> None:
+    """One graph for every frame size, the same outputs, no variable read (what lets oneDNN
+    keep each kernel reordered: CARN's grouped and plain convolutions alike), and the weights
+    as they were when it was made."""
+    import tensorflow as tf
+
+    model = build_model("carn-m", 2)
+    run = frozen(lambda x: model(x, training=False), [tf.TensorSpec((None, 1, None, None, 3))])
+    ops = {op.type for op in run.graph.get_operations()}
+    assert not ops & {"ReadVariableOp", "VarHandleOp", "ResourceGather"}, ops
+    rng = np.random.default_rng(0)
+    for size in ((9, 11), (16, 8)):
+        x = rng.random((1, 1, *size, 3), dtype=np.float32)
+        want = np.asarray(model(x, training=False))
+        got = np.asarray(run(x))
+        assert got.shape == want.shape == (1, size[0] * 2, size[1] * 2, 3)
+        # the same convolutions, possibly by other kernels: float32 rounding, a few ulps
+        np.testing.assert_allclose(got, want, atol=1e-5 * np.abs(want).max())
+    before = np.asarray(run(x))
+    for w in model.weights:
+        w.assign(np.zeros(w.shape, w.dtype))
+    np.testing.assert_array_equal(np.asarray(run(x)), before)

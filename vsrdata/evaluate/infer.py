@@ -83,7 +83,8 @@ class Bicubic:
 
 
 class KerasUpscaler:
-    """A saved Keras model (``.keras``) or a built one, run on one window at a time."""
+    """A saved Keras model (``.keras``) or a built one, run on one window at a time, with its
+    weights as they are when the upscaler is made."""
 
     def __init__(
         self, model: Any, name: str | None = None, tile: int = 0, overlap: int | None = None,
@@ -91,7 +92,7 @@ class KerasUpscaler:
     ) -> None:  # fmt: skip
         import tensorflow as tf
 
-        from vsrdata.vsr_models.fold import fold_batch_norm
+        from vsrdata.vsr_models.fold import fold_batch_norm, frozen
 
         self.manifest: dict[str, Any] | None = None
         if isinstance(model, str | Path):
@@ -119,12 +120,13 @@ class KerasUpscaler:
             tile = max(align, tile // align * align)
         overlap = -(-overlap // align) * align
         self.tile, self.overlap = tile, overlap
-        # batch norms folded into their convolutions: the same function, fewer passes
+        # batch norms folded into their convolutions: the same function, fewer passes; the
+        # weights as constants of one graph for every frame size (see fold.frozen)
         inference = fold_batch_norm(model)
         self._inference = inference
-        self._run = tf.function(
-            lambda x: inference(x, training=False), reduce_retracing=True, autograph=False
-        )
+        shape = (None, *tuple(model.input_shape)[1:])
+        self._run = frozen(lambda x: inference(x, training=False),
+                           [tf.TensorSpec(shape, tf.float32)])  # fmt: skip
         self._tiles: TileForward | None = None
         self._tiles_known = not exact_tiles  # False: the whole model on every tile
 

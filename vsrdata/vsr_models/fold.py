@@ -17,11 +17,18 @@ pass (``_FusedBatchNormEx``); DUF has seven.
 The result is the same function up to float32 rounding (the folded weights are computed in
 float64; tested to 1e-5 on DUF, SRResNet and VDSR with batch norm). It is for inference only:
 its batch norms are gone or frozen, so it must never be trained (its ``trainable`` is False).
+
+:func:`frozen` goes one step further for inference on the CPU: the traced function with every
+weight a constant of its graph. oneDNN then reorders each kernel once into its blocked layout
+and keeps it; a kernel read from a variable is handed over plain on every call, and for a
+batch of one oneDNN then falls back to its im2col GEMM convolution (CARN: 0.24 s a 72×90
+frame with variables, 0.15 s frozen, on an AVX2 CPU).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -119,6 +126,27 @@ def _folded_weights(conv: Any, bn: Any) -> tuple[np.ndarray, np.ndarray]:
     mean = np.asarray(bn.moving_mean, np.float64)
     scale = gamma / np.sqrt(np.asarray(bn.moving_variance, np.float64) + bn.epsilon)
     return kernel * scale, (bias - mean) * scale + beta
+
+
+def frozen(function: Callable[..., Any], signature: list[Any]) -> Callable[..., Any]:
+    """``function`` (of tensors, returning one tensor) traced once for ``signature`` (a list of
+    ``tf.TensorSpec``, None for the sizes that vary) with every variable it reads replaced by
+    a constant holding its value now: later changes to the weights are not seen. Raises what
+    tracing raises. The result's ``graph`` is the frozen ``tf.Graph``."""
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
+
+    traced = tf.function(function, input_signature=signature, autograph=False)
+    graph = convert_variables_to_constants_v2(traced.get_concrete_function())
+
+    def call(*args: Any) -> Any:  # the frozen graph takes tensors only, not arrays
+        (out,) = graph(*(tf.convert_to_tensor(a) for a in args))
+        return out
+
+    call.graph = graph.graph  # type: ignore[attr-defined]
+    return call
 
 
 def fold_batch_norm(model: Any) -> Any:

@@ -294,6 +294,8 @@ def tile_forward(model: Any) -> TileForward | None:
     :class:`TileForward`, or None when a layer's reach cannot be followed (see the module)."""
     import tensorflow as tf
 
+    from vsrdata.vsr_models.fold import frozen
+
     if not hasattr(model, "_nodes_by_depth") or len(model.inputs) != 1:
         return None
     if len(model.outputs) != 1 or len(model.inputs[0].shape) != 5:
@@ -303,14 +305,13 @@ def tile_forward(model: Any) -> TileForward | None:
             tf.TensorSpec((4,), tf.int32)]  # fmt: skip
     radius: list[int] = []
 
-    @tf.function(input_signature=spec, autograph=False)
     def forward(window: Any, interior: Any) -> Any:
         out, reach = _run(model, window, interior)
         radius.append(reach)
         return out
 
-    try:
-        forward.get_concrete_function()  # traced once, here: every tile runs this graph
+    try:  # traced once, here: every tile runs this graph, its weights constants
+        graph = frozen(forward, spec)
     except UnknownReachError:
         return None
-    return TileForward(forward, radius[0])
+    return TileForward(graph, radius[0])
