@@ -112,7 +112,8 @@ def test_frozen_holds_the_weights_as_constants() -> None:
     import tensorflow as tf
 
     model = build_model("carn-m", 2)
-    run = frozen(lambda x: model(x, training=False), [tf.TensorSpec((None, 1, None, None, 3))])
+    signature = [tf.TensorSpec((None, 1, None, None, 3))]
+    run = frozen(lambda x: model(x, training=False), signature, model.weights)
     ops = {op.type for op in run.graph.get_operations()}
     assert not ops & {"ReadVariableOp", "VarHandleOp", "ResourceGather"}, ops
     rng = np.random.default_rng(0)
@@ -127,3 +128,16 @@ def test_frozen_holds_the_weights_as_constants() -> None:
     for w in model.weights:
         w.assign(np.zeros(w.shape, w.dtype))
     np.testing.assert_array_equal(np.asarray(run(x)), before)
+
+
+@pytest.mark.parametrize("name", ["duf-16l", "srresnet"])
+def test_upscalers_read_no_variable(name: str) -> None:
+    """The upscaler's graph and its exact tiles' graph (batch norms folded or fused into one
+    layer that keeps its own) read every weight as a constant."""
+    from vsrdata.evaluate.infer import KerasUpscaler
+
+    up = KerasUpscaler(build_model(name, 2), tile=16)
+    tiles = up.exact_tiles()
+    assert tiles is not None
+    for graph in (up._run.graph, tiles.forward.graph):
+        assert "ReadVariableOp" not in {op.type for op in graph.get_operations()}

@@ -126,7 +126,7 @@ class KerasUpscaler:
         self._inference = inference
         shape = (None, *tuple(model.input_shape)[1:])
         self._run = frozen(lambda x: inference(x, training=False),
-                           [tf.TensorSpec(shape, tf.float32)])  # fmt: skip
+                           [tf.TensorSpec(shape, tf.float32)], inference.weights)  # fmt: skip
         self._tiles: TileForward | None = None
         self._tiles_known = not exact_tiles  # False: the whole model on every tile
 

@@ -128,22 +128,34 @@ def _folded_weights(conv: Any, bn: Any) -> tuple[np.ndarray, np.ndarray]:
     return kernel * scale, (bias - mean) * scale + beta
 
 
-def frozen(function: Callable[..., Any], signature: list[Any]) -> Callable[..., Any]:
+def frozen(
+    function: Callable[..., Any], signature: list[Any], variables: list[Any]
+) -> Callable[..., Any]:
     """``function`` (of tensors, returning one tensor) traced once for ``signature`` (a list of
-    ``tf.TensorSpec``, None for the sizes that vary) with every variable it reads replaced by
-    a constant holding its value now: later changes to the weights are not seen. Raises what
-    tracing raises. The result's ``graph`` is the frozen ``tf.Graph``."""
+    ``tf.TensorSpec``, None for the sizes that vary) with each of ``variables`` (Keras
+    variables: a model's ``weights``) read as a constant of the graph holding its value now:
+    later changes to those weights are not seen. Raises what tracing raises. The result's
+    ``graph`` is the traced ``tf.Graph``.
+
+    The constants are made while tracing, under a Keras ``StatelessScope`` that maps each
+    variable to its value: tracing costs what it costs anyway, where converting a traced graph's
+    variables afterwards (TensorFlow's ``convert_variables_to_constants_v2``) took 1.5 s more
+    for DUF-52L."""
+    import keras
     import tensorflow as tf
-    from tensorflow.python.framework.convert_to_constants import (
-        convert_variables_to_constants_v2,
-    )
 
-    traced = tf.function(function, input_signature=signature, autograph=False)
-    graph = convert_variables_to_constants_v2(traced.get_concrete_function())
+    values = [np.asarray(v.numpy()) for v in variables]
 
-    def call(*args: Any) -> Any:  # the frozen graph takes tensors only, not arrays
-        (out,) = graph(*(tf.convert_to_tensor(a) for a in args))
-        return out
+    def constant(*args: Any) -> Any:
+        mapping = [(v, tf.constant(a)) for v, a in zip(variables, values, strict=True)]
+        with keras.StatelessScope(state_mapping=mapping):
+            return function(*args)
+
+    traced = tf.function(constant, input_signature=signature, autograph=False)
+    graph = traced.get_concrete_function()
+
+    def call(*args: Any) -> Any:
+        return graph(*(tf.convert_to_tensor(a) for a in args))
 
     call.graph = graph.graph  # type: ignore[attr-defined]
     return call

@@ -311,7 +311,7 @@ def tile_forward(model: Any) -> TileForward | None:
         return out
 
     try:  # traced once, here: every tile runs this graph, its weights constants
-        graph = frozen(forward, spec)
+        graph = frozen(forward, spec, model.weights)
     except UnknownReachError:
         return None
     return TileForward(graph, radius[0])
