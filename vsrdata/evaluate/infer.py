@@ -125,10 +125,18 @@ class KerasUpscaler:
         inference = fold_batch_norm(model)
         self._inference = inference
         shape = (None, *tuple(model.input_shape)[1:])
-        self._run = frozen(lambda x: inference(x, training=False),
-                           [tf.TensorSpec(shape, tf.float32)], inference.weights)  # fmt: skip
+        self._graph: Any = None  # traced on first use: an upscaler may only be asked its scale
+        self._make_graph = lambda: frozen(lambda x: inference(x, training=False),
+                                          [tf.TensorSpec(shape, tf.float32)],
+                                          inference.weights)  # fmt: skip
         self._tiles: TileForward | None = None
         self._tiles_known = not exact_tiles  # False: the whole model on every tile
+
+    def _run(self, x: np.ndarray) -> Any:
+        """The model's output on a float32 batch, through its frozen graph (see fold.frozen)."""
+        if self._graph is None:
+            self._graph = self._make_graph()
+        return self._graph(x)
 
     def _infer(self, window: np.ndarray) -> np.ndarray:
         x = window[None].astype(np.float32) / 255.0
