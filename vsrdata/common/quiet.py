@@ -15,6 +15,7 @@ user, even one printed just before the process aborts.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sys
@@ -80,6 +81,7 @@ def import_tensorflow(verbose: bool = False) -> Any:
     return tensorflow
 
 
+log = logging.getLogger(__name__)
 _ONEDNN_WARNED = False
 
 
@@ -93,7 +95,8 @@ def onednn_enabled() -> bool | None:
 
 
 def warn_if_onednn_off() -> None:
-    """Say once, on stderr, when oneDNN is off without the user having asked for it: that
+    """Say once (a warning on the ``vsrdata`` logger: stderr unless logging is set up) when
+    oneDNN is off without the user having asked for it: that
     happens when TensorFlow was imported before vsrdata on a CPU without AVX-512 VNNI."""
     global _ONEDNN_WARNED
     if _ONEDNN_WARNED or os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1") in {"0", "false", "False"}:
@@ -102,9 +105,8 @@ def warn_if_onednn_off() -> None:
     import tensorflow as tf
 
     if onednn_enabled() is False and not tf.config.list_physical_devices("GPU"):
-        print(
+        log.warning(
             "vsrdata: TensorFlow's oneDNN CPU kernels are off in this process (TensorFlow was "
             "imported before vsrdata on a CPU without AVX-512 VNNI); on the CPU, DUF runs about "
-            "2x faster with them: import vsrdata first or set TF_ENABLE_ONEDNN_OPTS=1",
-            file=sys.stderr,
+            "2x faster with them: import vsrdata first or set TF_ENABLE_ONEDNN_OPTS=1"
         )

@@ -18,6 +18,7 @@ which trades exactness for speed) run whole on each tile with ``overlap`` pixels
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -90,9 +91,7 @@ class KerasUpscaler:
         self, model: Any, name: str | None = None, tile: int = 0, overlap: int | None = None,
         exact_tiles: bool = True,
     ) -> None:  # fmt: skip
-        import tensorflow as tf
-
-        from vsrdata.vsr_models.fold import fold_batch_norm, frozen
+        from vsrdata.vsr_models.fold import fold_batch_norm
 
         self.manifest: dict[str, Any] | None = None
         if isinstance(model, str | Path):
@@ -121,21 +120,26 @@ class KerasUpscaler:
         overlap = -(-overlap // align) * align
         self.tile, self.overlap = tile, overlap
         # batch norms folded into their convolutions: the same function, fewer passes; the
-        # weights as constants of one graph for every frame size (see fold.frozen)
+        # weights as constants of one graph for every frame size (_graph, fold.frozen)
         inference = fold_batch_norm(model)
         self._inference = inference
-        shape = (None, *tuple(model.input_shape)[1:])
-        self._graph: Any = None  # traced on first use: an upscaler may only be asked its scale
-        self._make_graph = lambda: frozen(lambda x: inference(x, training=False),
-                                          [tf.TensorSpec(shape, tf.float32)],
-                                          inference.weights)  # fmt: skip
         self._tiles: TileForward | None = None
         self._tiles_known = not exact_tiles  # False: the whole model on every tile
 
+    @functools.cached_property
+    def _graph(self) -> Any:
+        """The inference graph, traced on first use (an upscaler may only be asked its scale)."""
+        import tensorflow as tf
+
+        from vsrdata.vsr_models.fold import frozen
+
+        inference = self._inference
+        shape = (None, *tuple(inference.input_shape)[1:])
+        return frozen(lambda x: inference(x, training=False), [tf.TensorSpec(shape, tf.float32)],
+                      inference.weights)  # fmt: skip
+
     def _run(self, x: np.ndarray) -> Any:
         """The model's output on a float32 batch, through its frozen graph (see fold.frozen)."""
-        if self._graph is None:
-            self._graph = self._make_graph()
         return self._graph(x)
 
     def _infer(self, window: np.ndarray) -> np.ndarray:

@@ -141,7 +141,6 @@ def frozen(
     variable to its value: tracing costs what it costs anyway, where converting a traced graph's
     variables afterwards (TensorFlow's ``convert_variables_to_constants_v2``) took 1.5 s more
     for DUF-52L."""
-    import keras
     import tensorflow as tf
 
     values = [np.asarray(v.numpy()) for v in variables]

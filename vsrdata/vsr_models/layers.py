@@ -323,8 +323,10 @@ class Conv2D(keras.layers.Conv2D):
     of depth 1: the same convolution. For a 2-D convolution of batch 1 TensorFlow gives oneDNN
     the weights in their plain layout and oneDNN falls back to im2col and a GEMM, 2.6× slower
     than Eigen on an AVX2 CPU (3×3, 256 -> 256 on 288×360) where the 3-D path's blocked kernel
-    is 1.2× faster than Eigen (docs/benchmarks.md); batches of two or more already get it. This
-    is the whole-frame inference of every 2-D model."""
+    is 1.2× faster than Eigen (docs/benchmarks.md); batches of two or more already get it. It
+    applies where the batch of one is known when the graph is traced and the weights are read
+    from variables (a model called on one frame); the upscalers' graphs (``fold.frozen``) leave
+    the batch open and hold the weights as constants, which gets oneDNN's blocked kernel too."""
 
     def convolution_op(self, inputs: Any, kernel: Any) -> Any:
         if (self.data_format != "channels_last" or self.groups != 1 or inputs.shape[0] != 1
