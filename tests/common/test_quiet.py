@@ -43,7 +43,7 @@ def _onednn(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 BUILD = ("from vsrdata.common.quiet import onednn_enabled\n"
          "from vsrdata.vsr_models import build_model\n"
-         "build_model('duf-16l', 4)\n"
+         "build_model('tiny-test', 4)\n"
          "print(onednn_enabled())\n")  # fmt: skip
 
 
@@ -59,7 +59,7 @@ def test_onednn_is_on_when_vsrdata_comes_first_and_the_users_choice_is_kept() ->
 
 
 def test_tensorflow_imported_first_with_onednn_off_is_said_once() -> None:
-    res = _onednn("import tensorflow\n" + BUILD + "build_model('duf-16l', 4)\n", {})
+    res = _onednn("import tensorflow\n" + BUILD + "build_model('tiny-test', 4)\n", {})
     assert res.returncode == 0, res.stderr
     # on a CPU with AVX-512 VNNI TensorFlow turns oneDNN on by itself: nothing to say there
     expected = 1 if res.stdout.split() == ["False"] else 0

@@ -1,4 +1,5 @@
-"""The registered models: parameter counts, shapes, the dynamic filtering step, bicubic."""
+"""The registered models: windows, scales and shapes, the dynamic filtering step, bicubic
+(parameter counts: test_zoo.py)."""
 
 from __future__ import annotations
 
@@ -19,13 +20,6 @@ RNG = np.random.default_rng(11)
 
 def trainable(model: keras.Model) -> int:
     return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-
-
-@pytest.mark.parametrize(
-    ("name", "count"), [("duf-16l", 1_900_640), ("duf-28l", 2_118_432), ("duf-52l", 5_821_952)]
-)
-def test_parameter_counts_match_the_paper(name: str, count: int) -> None:
-    assert trainable(build_model(name, 4)) == count
 
 
 def direct_dynamic_filter(frame: np.ndarray, filters: np.ndarray, r: int) -> np.ndarray:
@@ -139,7 +133,10 @@ def test_every_registered_model_keeps_its_spec(name: str) -> None:
 
     s = spec(name)
     json.dumps(s.describe())
-    for scale in s.scales:
+    # the deeper DUFs and SRGAN's generator are duf-16l's and srresnet's code, whose scales
+    # are all built here: one scale of theirs (a DUF-52L build takes 3 s)
+    variant = name in ("duf-28l", "duf-52l", "srgan")
+    for scale in s.scales[-1:] if variant else s.scales:
         model = s.build(scale, options=LIGHT_OPTIONS.get(name))
         assert int(model.input_shape[1]) == s.frames
         x = RNG.random((1, s.frames, 6, 5, 3), dtype=np.float32)

@@ -106,17 +106,18 @@ def test_keras_round_trip_with_manifest_and_exact_tiles(name: str, tmp_path: Pat
     options = LIGHT.get(name)
     model = spec(name).build(2, options=options)
     path = save_model(model, tmp_path / "m.keras", spec(name).identity(2, options))
-    whole = KerasUpscaler(str(path), name=name)
-    assert (whole.scale, whole.frames) == (2, spec(name).window())
+    loaded = KerasUpscaler(str(path), name=name, tile=16)
+    assert (loaded.scale, loaded.frames) == (2, spec(name).window())
+    assert loaded.overlap == spec(name).radius
     assert read_manifest(path)["model"] == name
     x = (window(name, 26, 28)[0] * 255).astype(np.uint8)
-    np.testing.assert_allclose(whole.float_output(x), KerasUpscaler(model).float_output(x),
-                               atol=1e-5)  # fmt: skip
-    tiled = KerasUpscaler(str(path), name=name, tile=16)
-    assert tiled.overlap == spec(name).radius
-    np.testing.assert_allclose(tiled.float_output(x), whole.float_output(x), atol=2e-5)
+    tiled = loaded.float_output(x)
+    loaded.tile = 0  # the same upscaler on the whole frame
+    whole = loaded.float_output(x)
+    np.testing.assert_allclose(whole, KerasUpscaler(model).float_output(x), atol=1e-5)
+    np.testing.assert_allclose(tiled, whole, atol=2e-5)
     longer = np.concatenate([x[:1], x, x[-1:]])  # a longer window: its centre frames are read
-    np.testing.assert_array_equal(whole(longer), whole(x))
+    np.testing.assert_array_equal(loaded(longer), loaded(x))
 
 
 @pytest.mark.parametrize("name", [n for n in names() if spec(n).trainable])
