@@ -2,13 +2,40 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
 import random
+import subprocess
 from pathlib import Path
 from typing import Any
 
 from vsrdata.crawler.http import PoliteSession
 from vsrdata.preprocess.config import BuildConfig
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """``vsrdata ARGS`` run in this process, its exit code and output as a subprocess gives
+    them (log records included in stderr), without a second TensorFlow start-up (5-9 s here).
+
+    For commands whose process itself is not under test: the start-up notices, signals,
+    kills and the ``python -m vsrdata`` entry point have their own subprocess tests. Not for
+    ``train`` and ``finetune``, which install signal handlers for the process.
+    """
+    from vsrdata.cli.app import run
+
+    out, err = io.StringIO(), io.StringIO()
+    handler = logging.StreamHandler(err)
+    handler.setLevel(logging.WARNING)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = run(list(args))
+    finally:
+        root.removeHandler(handler)
+    return subprocess.CompletedProcess(["vsrdata", *args], code, out.getvalue(), err.getvalue())
 
 
 def sidecar(video: Path | str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.helpers import clip_with_audio
+from tests.helpers import clip_with_audio, run_cli
 from vsrdata.common.progress import Tracker
 from vsrdata.errors import UsageError
 from vsrdata.evaluate.infer import streaming_windows, temporal_window
@@ -159,7 +159,7 @@ def test_eval_dataset_with_a_model_and_a_scale_mismatch(built: Path, tmp_path: P
     add_manifest(tmp_path / "duf4.keras", {"model": "tiny-test", "scale": 4, "frames": 7,
                                           "degradation": "bi"})  # fmt: skip
     build_model("tiny-test", 2).save(tmp_path / "duf2.keras")
-    res = vsrdata("eval", str(built), "--model", str(tmp_path / "duf4.keras"),
+    res = run_cli("eval", str(built), "--model", str(tmp_path / "duf4.keras"),
                   "--report", str(tmp_path / "r"))  # fmt: skip
     assert res.returncode == 0, res.stderr[-2000:]
     doc = json.loads((tmp_path / "r" / "results.json").read_text())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +10,7 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 h5py = pytest.importorskip("h5py")
 
+from tests.helpers import run_cli  # noqa: E402
 from vsrdata.errors import InputError  # noqa: E402
 from vsrdata.vsr_models.convert import convert_official, decode_key, encode_name  # noqa: E402
 from vsrdata.vsr_models.registry import build_model  # noqa: E402
@@ -95,8 +94,7 @@ def test_cli_writes_a_loadable_model(tmp_path: Path) -> None:
     path = tmp_path / "params_16L_x2.h5"
     write_release_file(build_model("duf-16l", 2), path, 3)
     out = tmp_path / "duf.keras"
-    res = subprocess.run([sys.executable, "-m", "vsrdata", "convert-duf", str(path), "--out",
-                          str(out)], capture_output=True, text=True, timeout=300)  # fmt: skip
+    res = run_cli("convert-duf", str(path), "--out", str(out))
     assert res.returncode == 0, res.stderr[-2000:]
     import keras
 

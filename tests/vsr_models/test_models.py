@@ -165,12 +165,11 @@ def test_options_are_validated_and_reach_the_builder() -> None:
 
 def test_cli_lists_the_models_with_their_sizes() -> None:
     import json
-    import subprocess
-    import sys
+
+    from tests.helpers import run_cli
 
     # two models: building all of them (DUF-52L alone takes seconds) tests nothing more
-    res = subprocess.run([sys.executable, "-m", "vsrdata", "models", "tsrcnn-small", "tiny-test",
-                          "--json"], capture_output=True, text=True, timeout=300)  # fmt: skip
+    res = run_cli("models", "tsrcnn-small", "tiny-test", "--json")
     assert res.returncode == 0, res.stderr[-2000:]
     rows = {r["name"]: r for r in json.loads(res.stdout)}
     assert list(rows) == ["tsrcnn-small", "tiny-test"]
