@@ -15,25 +15,36 @@ from vsrdata.crawler.http import PoliteSession
 from vsrdata.preprocess.config import BuildConfig
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
     """``vsrdata ARGS`` run in this process, its exit code and output as a subprocess gives
     them (log records included in stderr), without a second TensorFlow start-up (5-9 s here).
 
     For commands whose process itself is not under test: the start-up notices, signals,
     kills and the ``python -m vsrdata`` entry point have their own subprocess tests. Not for
-    ``train`` and ``finetune``, which install signal handlers for the process.
+    ``train`` and ``finetune``, which install signal handlers for the process. A command
+    still running after ``timeout`` seconds raises TimeoutError (SIGALRM: tests run in the
+    main thread), as a subprocess's time-out would.
     """
+    import signal
+
     from vsrdata.cli.app import run
+
+    def expire(signum: int, frame: Any) -> None:
+        raise TimeoutError(f"vsrdata {' '.join(args)} ran for more than {timeout} s")
 
     out, err = io.StringIO(), io.StringIO()
     handler = logging.StreamHandler(err)
     handler.setLevel(logging.WARNING)
     root = logging.getLogger()
     root.addHandler(handler)
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(timeout)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = run(list(args))
     finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
         root.removeHandler(handler)
     return subprocess.CompletedProcess(["vsrdata", *args], code, out.getvalue(), err.getvalue())
 
