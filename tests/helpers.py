@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import random
+import signal
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,6 @@ def run_cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
     still running after ``timeout`` seconds raises TimeoutError (SIGALRM: tests run in the
     main thread), as a subprocess's time-out would.
     """
-    import signal
-
     from vsrdata.cli.app import run
 
     def expire(signum: int, frame: Any) -> None:
@@ -93,6 +92,11 @@ def session(t: FakeTime, **kw: object) -> PoliteSession:
 # same code (DRCN: 16 recursions of 256 channels at HR cost 20 s a test; 4 build the same graph
 # of recursion, supervision and ensemble)
 LIGHT_OPTIONS: dict[str, dict[str, object]] = {"drcn": {"recursions": 4}, "srresnet": {"blocks": 4}}
+# The deeper DUF variants are duf-16l's code with more dense blocks (duf.VARIANTS), SRGAN's
+# generator is SRResNet's: their counts, shapes and exact radii are tested; training, tiling
+# them or building every scale of theirs again costs graph building for no new code path
+# (SRGAN's adversarial training: test_srgan.py).
+SAME_CODE_AS: dict[str, str] = {"duf-28l": "duf-16l", "duf-52l": "duf-16l", "srgan": "srresnet"}
 
 
 def clip_with_audio(path: Path, frames: int = 12, fps: int = 10, size: tuple[int, int] = (64, 48),

@@ -127,16 +127,15 @@ def test_every_registered_model_keeps_its_spec(name: str) -> None:
     radius hold for the network it builds, and its description is JSON."""
     import json
 
-    from tests.helpers import LIGHT_OPTIONS
+    from tests.helpers import LIGHT_OPTIONS, SAME_CODE_AS
     from vsrdata.evaluate.infer import receptive_radius
     from vsrdata.vsr_models.registry import spec
 
     s = spec(name)
     json.dumps(s.describe())
-    # the deeper DUFs and SRGAN's generator are duf-16l's and srresnet's code, whose scales
-    # are all built here: one scale of theirs (a DUF-52L build takes 3 s)
-    variant = name in ("duf-28l", "duf-52l", "srgan")
-    for scale in s.scales[-1:] if variant else s.scales:
+    # one scale of the models that share another's code, whose scales are all built here
+    # (a DUF-52L build takes 3 s)
+    for scale in s.scales[-1:] if name in SAME_CODE_AS else s.scales:
         model = s.build(scale, options=LIGHT_OPTIONS.get(name))
         assert int(model.input_shape[1]) == s.frames
         x = RNG.random((1, s.frames, 6, 5, 3), dtype=np.float32)

@@ -8,7 +8,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from tests.helpers import LIGHT_OPTIONS  # noqa: E402
+from tests.helpers import LIGHT_OPTIONS, SAME_CODE_AS  # noqa: E402
 from vsrdata.evaluate.infer import KerasUpscaler  # noqa: E402
 from vsrdata.vsr_models import build_model  # noqa: E402
 from vsrdata.vsr_models.fold import fold_batch_norm  # noqa: E402
@@ -23,10 +23,6 @@ PLAIN_TILES = {"vespcn"}
 # the exact receptive radii (LR pixels): DUF's paths through the dynamic filters reach 2
 # into the input frame, beside the 8 (16L) of the stem, the blocks and the last 1×3×3 conv
 RADIUS = {"duf-16l": 8, "duf-28l": 14, "duf-52l": 26}
-# duf-16l's code with more blocks and SRResNet's generator (test_zoo.SAME_CODE_AS): their radii are
-# checked, their tiles are those of the networks they share the code with (52L's equal
-# outputs cost 14 s of graph building here for no new code path)
-RADIUS_ONLY = {"duf-28l", "duf-52l", "srgan"}
 
 
 @pytest.mark.parametrize("name", names())
@@ -50,7 +46,7 @@ def test_tiles_give_the_whole_frame(name: str) -> None:
     assert forward.radius <= spec(name).radius  # the registered bound holds
     if name in RADIUS:
         assert forward.radius == RADIUS[name]
-    if name in RADIUS_ONLY:
+    if name in SAME_CODE_AS:  # their tiles are those of the code they share (52L's: 14 s)
         return
     frames = int(model.input_shape[1])
     window = np.random.default_rng(3).integers(0, 256, (frames, 18, 34, 3), dtype=np.uint8)

@@ -18,7 +18,7 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
-from tests.helpers import LIGHT_OPTIONS  # noqa: E402
+from tests.helpers import LIGHT_OPTIONS, SAME_CODE_AS  # noqa: E402
 from vsrdata.evaluate.infer import KerasUpscaler  # noqa: E402
 from vsrdata.vsr_models.config import Optimization  # noqa: E402
 from vsrdata.vsr_models.distribute import DistributedStep, make_strategy  # noqa: E402
@@ -62,11 +62,6 @@ OPTION_COUNTS = [
 ]
 
 
-# The deeper DUF variants are duf-16l's code with more dense blocks (duf.VARIANTS), SRGAN's
-# generator is SRResNet's: their counts and shapes are tested here; training and tiling them
-# again would cost a minute of graph building for no new code path (SRGAN's adversarial
-# training: test_srgan.py).
-SAME_CODE_AS = {"duf-28l": "duf-16l", "duf-52l": "duf-16l", "srgan": "srresnet"}
 DISTINCT = [n for n in names() if n not in SAME_CODE_AS]
 # DUF-16L's round trip and exact tiles have their own tests (test_models, test_eval)
 TILED = [n for n in DISTINCT if n != "duf-16l"]

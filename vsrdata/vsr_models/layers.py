@@ -205,12 +205,10 @@ def _upsample_rows(x: Any, scale: int) -> Any:
     # in a fraction of the time of Python indexing (which packs begin, end and strides anew
     # for every slice)
     size = tf.stack([-1, n, -1, -1])
-    offsets = {k for p in range(scale) for k in range(weights.shape[1]) if weights[p, k] != 0.0}
-    rows = {k: tf.slice(padded, [0, k, 0, 0], size) for k in sorted(offsets)}
-    phases = []
-    for p in range(scale):
-        taps = [(k, float(w)) for k, w in enumerate(weights[p]) if w != 0.0]
-        phases.append(tf.add_n([w * rows[k] for k, w in taps]))
+    taps = [[(k, float(w)) for k, w in enumerate(row) if w != 0.0] for row in weights]
+    offsets = sorted({k for phase in taps for k, _ in phase})
+    rows = {k: tf.slice(padded, [0, k, 0, 0], size) for k in offsets}
+    phases = [tf.add_n([w * rows[k] for k, w in phase]) for phase in taps]
     stacked = tf.stack(phases, axis=2)  # [B, H, r, W, C]
     return tf.reshape(stacked, [s[0], n * scale, s[2], s[3]])
 
