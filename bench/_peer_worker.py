@@ -39,7 +39,7 @@ def setup(msg: dict) -> dict:
         raise SystemExit(f"weights do not fit BasicSR's DUF: {missing[:3]} {unexpected[:3]}")
     STATE["model"] = model
     STATE["optimizer"] = torch.optim.Adam(model.parameters(), lr=1e-3)
-    for key in ("train_lr", "train_hr", "window", "a", "b"):
+    for key in ("train_lr", "train_hr", "window", "clip", "a", "b"):
         STATE[key] = np.load(msg[key])
     return {"torch": torch.__version__, "threads": torch.get_num_threads()}
 
@@ -110,6 +110,17 @@ def infer(msg: dict) -> dict:
     return {"seconds": time.perf_counter() - start}
 
 
+def clip(msg: dict) -> dict:
+    """Every window of the clip in order, each run whole (BasicSR's video test loop)."""
+    STATE["model"].eval()
+    windows = STATE["clip"]
+    _infer(windows[-1])  # warm, as vsrdata's side is
+    start = time.perf_counter()
+    for window in windows:
+        _infer(window)
+    return {"seconds": time.perf_counter() - start}
+
+
 def metrics(msg: dict) -> dict:
     # BasicSR reads BGR (its Y weights are applied in B, G, R order): give it the same pixels
     a, b = STATE["a"][..., ::-1], STATE["b"][..., ::-1]
@@ -122,7 +133,7 @@ def metrics(msg: dict) -> dict:
 
 def main() -> None:
     handlers = {"setup": setup, "outputs": outputs, "train": train, "infer": infer,
-                "metrics": metrics}  # fmt: skip
+                "clip": clip, "metrics": metrics}  # fmt: skip
     for line in sys.stdin:
         msg = json.loads(line)
         if msg["cmd"] == "quit":

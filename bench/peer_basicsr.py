@@ -14,7 +14,12 @@ figure moves by 20% between runs):
   needs it, with the exact receptive radius of context; BasicSR has no tiling of its own for
   DUF, so its side runs the whole network on each tile plus the receptive-radius bound, 10
   pixels, on every side, the plain loop vsrdata also had: ``bench/tiles.py`` compares the
-  two loops on vsrdata's side in one run);
+  two loops on vsrdata's side in one run); the single window runs whole on vsrdata's side,
+  without the work that consecutive windows share;
+- inference of a clip: every window of a ``--clip``-frame clip of 144×180 frames in order,
+  frames/s; vsrdata's ``KerasUpscaler`` shares DUF's per-frame work between consecutive
+  windows (``vsrdata.vsr_models.reuse``), BasicSR runs each window whole, as its video test
+  loop does;
 - metrics: PSNR + SSIM on the Y channel of a 1920×1080 pair, pairs/s; both results are
   printed and must agree (BasicSR computes Y in float32: 1e-6 dB / 1e-7 are allowed).
 
@@ -142,6 +147,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--steps", type=int, default=3, help="training steps per round")
     parser.add_argument("--frames", type=int, default=3, help="inference frames per round")
+    parser.add_argument("--clip", type=int, default=6, help="frames of the clip case")
     parser.add_argument("--pairs", type=int, default=3, help="metric pairs per round")
     args = parser.parse_args()
     load = os.getloadavg()[0]
@@ -154,7 +160,7 @@ def main() -> None:
 
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     cv2.setNumThreads(args.threads)
-    from vsrdata.evaluate.infer import KerasUpscaler, receptive_radius
+    from vsrdata.evaluate.infer import KerasUpscaler, receptive_radius, temporal_window
     from vsrdata.evaluate.metrics import psnr_ssim
     from vsrdata.vsr_models.distribute import DistributedStep, make_strategy
 
@@ -166,6 +172,9 @@ def main() -> None:
         "train_hr": rng.random((BATCH, PATCH * SCALE, PATCH * SCALE, 3), dtype=np.float32),
         "window": rng.integers(0, 256, (*WINDOW, 3), dtype=np.uint8),
     }
+    # the windows of a clip, in order (reflected at its ends, as vsrdata eval pads)
+    frames = list(rng.integers(0, 256, (args.clip, *WINDOW[1:], 3), dtype=np.uint8))
+    arrays["clip"] = np.stack([temporal_window(frames, i, 7, "reflect") for i in range(args.clip)])
     # a 1080p pair that looks like a result and its truth: smooth content plus small errors
     base = cv2.resize(rng.integers(0, 256, (68, 120, 3), dtype=np.uint8), (1920, 1080),
                       interpolation=cv2.INTER_CUBIC)  # fmt: skip
@@ -181,7 +190,8 @@ def main() -> None:
                            learning_rate=1e-3)  # fmt: skip
     randomize_statistics(step.model, rng)
     np.savez(work / "weights.npz", **torch_state(step.model))
-    upscaler = KerasUpscaler(step.model, name="duf")
+    upscaler = KerasUpscaler(step.model, name="duf", reuse=False)  # one window, every frame
+    streaming = KerasUpscaler(step.model, name="duf")  # a clip's windows share work
     tiled = KerasUpscaler(step.model, name="duf", tile=TILE)
     overlap = receptive_radius(step.model)
 
@@ -213,6 +223,13 @@ def main() -> None:
                 model.float_output(arrays["window"])
             return time.perf_counter() - start
 
+        def ours_clip() -> float:
+            streaming.float_output(arrays["clip"][-1])  # warm; shares nothing with the first
+            start = time.perf_counter()
+            for window in arrays["clip"]:
+                streaming.float_output(window)
+            return time.perf_counter() - start
+
         results: dict[str, dict[str, Any]] = {}
 
         def ours_metrics() -> float:
@@ -235,6 +252,8 @@ def main() -> None:
                 args.frames, lambda: ours_infer(upscaler),
                 lambda: peer.ask("infer", frames=args.frames, tile=0, overlap=0,
                                  scale=SCALE)["seconds"]),
+            f"inference, a clip of {args.clip} frames in order, frames/s": (
+                args.clip, ours_clip, lambda: peer.ask("clip")["seconds"]),
             f"inference, {TILE}-pixel tiles, frames/s": (
                 args.frames, lambda: ours_infer(tiled),
                 lambda: peer.ask("infer", frames=args.frames, tile=TILE, overlap=overlap,

@@ -53,7 +53,7 @@ def main() -> None:
         window = rng.integers(0, 256, (frames, *WINDOW, 3), dtype=np.uint8)
         bound = spec(name).radius
         upscalers = {
-            "whole": KerasUpscaler(model),
+            "whole": KerasUpscaler(model, reuse=False),  # the same window each round
             "plain": KerasUpscaler(model, tile=TILE, overlap=bound, exact_tiles=False),
             "exact": KerasUpscaler(model, tile=TILE),
         }

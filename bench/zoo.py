@@ -99,7 +99,7 @@ def rates(name: str, rounds: int, frame: tuple[int, int] = FRAME) -> tuple[Any, 
         for _ in range(3):
             float(step(lr, hr))
         train.append(3 * BATCH / (time.perf_counter() - began))
-    upscaler = KerasUpscaler(step.model, name=name)
+    upscaler = KerasUpscaler(step.model, name=name, reuse=False)  # one window, again
     window = rng.integers(0, 256, (frames, *frame, 3), dtype=np.uint8)
     upscaler(window)  # trace
     infer = []

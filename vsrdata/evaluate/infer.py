@@ -14,6 +14,12 @@ float32 rounding, at 1.16× the untiled multiply-adds for 64-pixel tiles of a 14
 instead of 1.56×. Other models (and an ``overlap`` given below the exact radius,
 which trades exactness for speed) run whole on each tile with ``overlap`` pixels of context
 (default: the registered bound, or :func:`receptive_radius` for a model built in memory).
+
+Whole DUF windows share work with the windows before them (:mod:`vsrdata.vsr_models.reuse`):
+consecutive windows of a clip hold 6 of the same 7 frames, and the stem and the first dense
+blocks' per-frame results are kept under digests of those frames, so a clip's window
+computes about 20% fewer multiply-adds than a window on its own, with the same outputs to
+float32 rounding. ``reuse=False`` computes every window in full.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from vsrdata.preprocess.degrade import imresize
 from vsrdata.vsr_models.manifest import load_model, read_manifest
 
 if TYPE_CHECKING:
+    from vsrdata.vsr_models.reuse import WindowReuse
     from vsrdata.vsr_models.tiling import TileForward
 
 TEMPORAL_PADS = ("reflect", "replicate", "zero")
@@ -85,11 +92,12 @@ class Bicubic:
 
 class KerasUpscaler:
     """A saved Keras model (``.keras``) or a built one, run on one window at a time, with its
-    weights as they are when the upscaler is made."""
+    weights as they are when the upscaler is made. ``reuse``: a DUF model's whole windows
+    share per-frame work with the windows before (see the module)."""
 
     def __init__(
         self, model: Any, name: str | None = None, tile: int = 0, overlap: int | None = None,
-        exact_tiles: bool = True,
+        exact_tiles: bool = True, reuse: bool = True,
     ) -> None:  # fmt: skip
         from vsrdata.vsr_models.fold import fold_batch_norm
 
@@ -125,6 +133,8 @@ class KerasUpscaler:
         self._inference = inference
         self._tiles: TileForward | None = None
         self._tiles_known = not exact_tiles  # False: the whole model on every tile
+        self._reuse_known = not reuse  # False: every whole window computed in full
+        self._reuse: WindowReuse | None = None
 
     @functools.cached_property
     def _graph(self) -> Any:
@@ -143,6 +153,13 @@ class KerasUpscaler:
         return self._graph(x)
 
     def _infer(self, window: np.ndarray) -> np.ndarray:
+        if not self._reuse_known:  # DUF: per-frame work shared with the window before
+            from vsrdata.vsr_models.reuse import WindowReuse
+
+            self._reuse = WindowReuse.of(self._inference)
+            self._reuse_known = True
+        if self._reuse is not None and window.dtype == np.uint8:
+            return self._reuse(window)
         x = window[None].astype(np.float32) / 255.0
         return np.asarray(self._run(x))[0]
 
