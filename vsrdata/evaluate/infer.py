@@ -133,8 +133,7 @@ class KerasUpscaler:
         self._inference = inference
         self._tiles: TileForward | None = None
         self._tiles_known = not exact_tiles  # False: the whole model on every tile
-        self._reuse_known = not reuse  # False: every whole window computed in full
-        self._reuse: WindowReuse | None = None
+        self._share = reuse  # False: every whole window computed in full
 
     @functools.cached_property
     def _graph(self) -> Any:
@@ -152,12 +151,14 @@ class KerasUpscaler:
         """The model's output on a float32 batch, through its frozen graph (see fold.frozen)."""
         return self._graph(x)
 
-    def _infer(self, window: np.ndarray) -> np.ndarray:
-        if not self._reuse_known:  # DUF: per-frame work shared with the window before
-            from vsrdata.vsr_models.reuse import WindowReuse
+    @functools.cached_property
+    def _reuse(self) -> WindowReuse | None:
+        """DUF's per-frame work shared with the window before (made on first use), or None."""
+        from vsrdata.vsr_models.reuse import WindowReuse
 
-            self._reuse = WindowReuse.of(self._inference)
-            self._reuse_known = True
+        return WindowReuse.of(self._inference) if self._share else None
+
+    def _infer(self, window: np.ndarray) -> np.ndarray:
         if self._reuse is not None and window.dtype == np.uint8:
             return self._reuse(window)
         x = window[None].astype(np.float32) / 255.0
