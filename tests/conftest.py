@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,20 +34,38 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
+def shared(factory: pytest.TempPathFactory, name: str, make: Callable[[Path], object]) -> Path:
+    """A session fixture's folder, made by ``make`` once for the whole run: under xdist the
+    first worker to ask makes it (under a lock) and the others read the same one, instead of
+    each making its own (5 s of synthesis and building per worker). Tests only read these."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        path = factory.mktemp(name)
+        make(path)
+        return path
+    root = factory.getbasetemp().parent  # the run's folder, above every worker's own
+    path, done = root / name, root / f"{name}.done"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(path, ignore_errors=True)  # a worker that failed half-way
+            path.mkdir()
+            make(path)
+            done.touch()
+    return path
+
+
 @pytest.fixture(scope="session")
 def clips_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Ten 40-frame clips of the four categories, each with one cut (8/1/1 at 0.5,0.25,0.25)."""
-    root = tmp_path_factory.mktemp("clips")
-    synthesize(root, clips=10, seconds=1.6, size=CLIP_SIZE, seed=1, cuts=1)
-    return root
+    return shared(tmp_path_factory, "clips", lambda root: synthesize(
+        root, clips=10, seconds=1.6, size=CLIP_SIZE, seed=1, cuts=1))  # fmt: skip
 
 
 @pytest.fixture(scope="session")
 def objects_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Moving objects over a static textured background, no cuts (for crop accuracy)."""
-    root = tmp_path_factory.mktemp("objects")
-    synthesize(root, clips=3, seconds=2.0, size=CLIP_SIZE, seed=7, categories=("objects",))
-    return root
+    return shared(tmp_path_factory, "objects", lambda root: synthesize(
+        root, clips=3, seconds=2.0, size=CLIP_SIZE, seed=7, categories=("objects",)))  # fmt: skip
 
 
 @pytest.fixture(scope="session")
@@ -52,6 +73,5 @@ def built(clips_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A dataset built from ``clips_dir`` with one worker (train, val and test all present)."""
     from vsrdata.preprocess.build import build
 
-    out = tmp_path_factory.mktemp("built") / "ds"
-    build(small_config(clips_dir, out))
-    return out
+    return shared(tmp_path_factory, "built", lambda root: build(
+        small_config(clips_dir, root / "ds"))) / "ds"  # fmt: skip

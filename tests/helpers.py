@@ -97,6 +97,9 @@ LIGHT_OPTIONS: dict[str, dict[str, object]] = {"drcn": {"recursions": 4}, "srres
 # them or building every scale of theirs again costs graph building for no new code path
 # (SRGAN's adversarial training: test_srgan.py).
 SAME_CODE_AS: dict[str, str] = {"duf-28l": "duf-16l", "duf-52l": "duf-16l", "srgan": "srresnet"}
+# the networks without exact tiles: VESPCN's motion compensation warps by a learned flow (no
+# bounded reach) and pads to a multiple for its strided convolutions; they tile with overlap
+PLAIN_TILES = frozenset({"vespcn"})
 
 
 def clip_with_audio(path: Path, frames: int = 12, fps: int = 10, size: tuple[int, int] = (64, 48),

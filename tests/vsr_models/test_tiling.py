@@ -8,7 +8,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from tests.helpers import LIGHT_OPTIONS, SAME_CODE_AS  # noqa: E402
+from tests.helpers import LIGHT_OPTIONS, PLAIN_TILES, SAME_CODE_AS  # noqa: E402
 from vsrdata.evaluate.infer import KerasUpscaler  # noqa: E402
 from vsrdata.vsr_models import build_model  # noqa: E402
 from vsrdata.vsr_models.fold import fold_batch_norm  # noqa: E402
@@ -17,9 +17,6 @@ from vsrdata.vsr_models.tiling import tile_forward  # noqa: E402
 
 from .test_fold import randomize_statistics  # noqa: E402
 
-# every network but VESPCN, whose motion compensation warps by a learned flow (no bounded
-# reach) and pads to a multiple for its strided convolutions
-PLAIN_TILES = {"vespcn"}
 # the exact receptive radii (LR pixels): DUF's paths through the dynamic filters reach 2
 # into the input frame, beside the 8 (16L) of the stem, the blocks and the last 1×3×3 conv
 RADIUS = {"duf-16l": 8, "duf-28l": 14, "duf-52l": 26}

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("tensorflow")
-mlflow = pytest.importorskip("mlflow")
+# found, not imported: MLflow's import (about 1 s) is paid by the test that uses it, not by
+# every worker's collection
+NO_MLFLOW = importlib.util.find_spec("mlflow") is None
+pytestmark = pytest.mark.skipif(NO_MLFLOW, reason="pip install 'vsrdata[mlflow]'")
 
 from vsrdata.errors import UsageError  # noqa: E402
 from vsrdata.vsr_models.config import TrainConfig  # noqa: E402

@@ -1,5 +1,5 @@
 """Every registered model, by the same tests: exact sizes, the .keras round trip with its
-manifest, tiles equal to whole frames, and a few steps that lower the loss (the window and
+manifest and the registered tile overlap, and a few steps that lower the loss (the window and
 the output shape at every scale: test_models.py).
 
 Registering a model puts it here; a model missing from :data:`COUNTS` fails the first test.
@@ -18,7 +18,7 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
-from tests.helpers import LIGHT_OPTIONS, SAME_CODE_AS  # noqa: E402
+from tests.helpers import LIGHT_OPTIONS, PLAIN_TILES, SAME_CODE_AS  # noqa: E402
 from vsrdata.evaluate.infer import KerasUpscaler  # noqa: E402
 from vsrdata.vsr_models.config import Optimization  # noqa: E402
 from vsrdata.vsr_models.distribute import DistributedStep, make_strategy  # noqa: E402
@@ -95,9 +95,11 @@ def test_parameter_counts_of_the_ablations(
 
 
 @pytest.mark.parametrize("name", TILED)
-def test_keras_round_trip_with_manifest_and_exact_tiles(name: str, tmp_path: Path) -> None:
-    """Saved and loaded, the model gives the same output; tiled by its receptive radius, the
-    same output as on the whole frame (the radius is right)."""
+def test_keras_round_trip_with_manifest_and_tiles(name: str, tmp_path: Path) -> None:
+    """Saved and loaded, the model gives the same output and tiles by its registered radius.
+    A network whose reach cannot be followed layer by layer (VESPCN's learned warp) tiles
+    with that overlap to the whole frame's output; the others' exact tiles are
+    test_tiling.py's."""
     options = LIGHT.get(name)
     model = spec(name).build(2, options=options)
     path = save_model(model, tmp_path / "m.keras", spec(name).identity(2, options))
@@ -106,11 +108,13 @@ def test_keras_round_trip_with_manifest_and_exact_tiles(name: str, tmp_path: Pat
     assert loaded.overlap == spec(name).radius
     assert read_manifest(path)["model"] == name
     x = (window(name, 26, 28)[0] * 255).astype(np.uint8)
-    tiled = loaded.float_output(x)
     loaded.tile = 0  # the same upscaler on the whole frame
     whole = loaded.float_output(x)
     np.testing.assert_allclose(whole, KerasUpscaler(model).float_output(x), atol=1e-5)
-    np.testing.assert_allclose(tiled, whole, atol=2e-5)
+    if name in PLAIN_TILES:
+        loaded.tile = 16
+        assert loaded.exact_tiles() is None
+        np.testing.assert_allclose(loaded.float_output(x), whole, atol=2e-5)
     longer = np.concatenate([x[:1], x, x[-1:]])  # a longer window: its centre frames are read
     np.testing.assert_array_equal(loaded(longer), loaded(x))
 
@@ -138,8 +142,8 @@ def test_both_presets_configure_every_model(name: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", DISTINCT)
 def test_a_few_steps_lower_the_loss(name: str) -> None:
-    """Every model trains: 30 Adam steps on one fixed batch at least halve its loss (measured
-    with seeds 0, 1, 2: the last five steps' best is 0.001-0.33 of the first loss)."""
+    """Every model trains: 20 Adam steps on one fixed batch at least halve its loss (measured
+    with seeds 0, 1, 2: the last five steps' best is 0.001-0.31 of the first loss)."""
     keras.utils.set_random_seed(0)  # the initial weights do not depend on the tests before
     step = DistributedStep(make_strategy("one-device"), name, 2, 2, learning_rate=2e-3,
                            optimization=Optimization("mse"),
@@ -147,7 +151,7 @@ def test_a_few_steps_lower_the_loss(name: str) -> None:
     x = tf.constant(window(name, 8, 8, batch=2))
     hr = tf.image.resize(x[:, x.shape[1] // 2], (16, 16), method="bicubic")
     hr = tf.clip_by_value(hr + 0.05 * tf.sin(hr * 40.0), 0.0, 1.0)  # detail bicubic lacks
-    losses = [float(step(x, hr)) for _ in range(30)]
+    losses = [float(step(x, hr)) for _ in range(20)]
     assert np.all(np.isfinite(losses)) and min(losses[-5:]) < 0.5 * losses[0], losses
 
 

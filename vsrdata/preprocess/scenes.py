@@ -22,10 +22,11 @@ from typing import Any
 
 import cv2
 import numpy as np
-from scenedetect import AdaptiveDetector, ContentDetector, FrameTimecode
-from scenedetect.detector import FlashFilter
 
 from vsrdata.motion.flow import shrink
+
+# PySceneDetect (and PyAV under it: 0.15 s) is imported by the detectors that use it, not by
+# the modules that only name them (the CLI's help, the build's configuration)
 
 __all__ = ["SCENE_DETECTORS", "CutDetector"]
 
@@ -37,6 +38,9 @@ DETECT_WIDTH = 256
 
 
 def _content(min_shot: int, threshold: float | None) -> Any:
+    from scenedetect import ContentDetector
+    from scenedetect.detector import FlashFilter
+
     kwargs: dict[str, Any] = {"min_scene_len": min_shot, "filter_mode": FlashFilter.Mode.SUPPRESS}
     if threshold is not None:
         kwargs["threshold"] = threshold
@@ -44,6 +48,8 @@ def _content(min_shot: int, threshold: float | None) -> Any:
 
 
 def _adaptive(min_shot: int, threshold: float | None) -> Any:
+    from scenedetect import AdaptiveDetector
+
     kwargs: dict[str, Any] = {"min_scene_len": min_shot}
     if threshold is not None:
         kwargs["adaptive_threshold"] = threshold
@@ -73,11 +79,14 @@ class CutDetector:
         factory = SCENE_DETECTORS[kind]
         self._detector = factory(min_shot, threshold) if factory is not None else None
         self._fps = float(fps)
+        from scenedetect import FrameTimecode
+
+        self._timecode_type = FrameTimecode
         self._last = -1
         self.lag = int(self._detector.event_buffer_length) if self._detector is not None else 0
 
-    def _timecode(self, index: int) -> FrameTimecode:
-        return FrameTimecode(index, fps=self._fps)
+    def _timecode(self, index: int) -> Any:
+        return self._timecode_type(index, fps=self._fps)
 
     @staticmethod
     def _frames(cuts: list[Any]) -> list[int]:
