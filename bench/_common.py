@@ -32,6 +32,23 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
+def gflops(model: Any, shape: list[int]) -> float:
+    """Floating-point operations (2 per multiply-add) of one inference call on an input of
+    ``shape``, in GFLOP, counted by TensorFlow's profiler on the frozen graph."""
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
+
+    fn = tf.function(lambda x: model(x, training=False))
+    frozen = convert_variables_to_constants_v2(
+        fn.get_concrete_function(tf.TensorSpec(shape, tf.float32))
+    )
+    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    return tf.compat.v1.profiler.profile(graph=frozen.graph, options=options).total_float_ops / 1e9
+
+
 def clips(name: str, **kwargs: Any) -> Path:
     """Synthetic clips under bench-out/<name>, generated once and reused."""
     folder = OUT / name

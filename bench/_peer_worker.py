@@ -121,6 +121,21 @@ def clip(msg: dict) -> dict:
     return {"seconds": time.perf_counter() - start}
 
 
+def conv(msg: dict) -> dict:
+    """One 3-D convolution of the shape given (channels first), ``repeats`` times after one."""
+    rng = np.random.default_rng(0)
+    t, h, w, c_in, c_out = msg["shape"]
+    x = torch.from_numpy(rng.random((1, c_in, t, h, w), dtype=np.float32))
+    k = torch.from_numpy(rng.random((c_out, c_in, 3, 3, 3), dtype=np.float32) - 0.5)
+    b = torch.zeros(c_out)
+    with torch.inference_mode():
+        torch.nn.functional.conv3d(x, k, b, padding=1)
+        start = time.perf_counter()
+        for _ in range(msg["repeats"]):
+            torch.nn.functional.conv3d(x, k, b, padding=1)
+    return {"seconds": time.perf_counter() - start}
+
+
 def metrics(msg: dict) -> dict:
     # BasicSR reads BGR (its Y weights are applied in B, G, R order): give it the same pixels
     a, b = STATE["a"][..., ::-1], STATE["b"][..., ::-1]
@@ -133,7 +148,7 @@ def metrics(msg: dict) -> dict:
 
 def main() -> None:
     handlers = {"setup": setup, "outputs": outputs, "train": train, "infer": infer,
-                "clip": clip, "metrics": metrics}  # fmt: skip
+                "clip": clip, "conv": conv, "metrics": metrics}  # fmt: skip
     for line in sys.stdin:
         msg = json.loads(line)
         if msg["cmd"] == "quit":

@@ -20,6 +20,11 @@ figure moves by 20% between runs):
   frames/s; vsrdata's ``KerasUpscaler`` shares DUF's per-frame work between consecutive
   windows (``vsrdata.vsr_models.reuse``), BasicSR runs each window whole, as its video test
   loop does;
+- the ceiling: one 3×3×3 convolution of DUF's third dense block (7×144×180, 128 -> 32, zero
+  padding) on its own, GFLOP/s, in each framework (its kernel a constant, as in vsrdata's
+  frozen inference graph); against it, the GFLOP/s each side reaches on the whole network
+  (TensorFlow's profiler counts the network's operations) and the GFLOP/s that twice
+  BasicSR's whole-frame rate would take;
 - metrics: PSNR + SSIM on the Y channel of a 1920×1080 pair, pairs/s; both results are
   printed and must agree (BasicSR computes Y in float32: 1e-6 dB / 1e-7 are allowed).
 
@@ -47,7 +52,7 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
-from _common import OUT, randomize_statistics, report
+from _common import OUT, gflops, randomize_statistics, report
 
 HERE = Path(__file__).resolve().parent
 VENV = OUT / "peer-venv"
@@ -57,6 +62,12 @@ BASICSR = "basicsr==1.4.2"
 SCALE, LAYERS, BATCH, PATCH, DELTA = 4, 16, 8, 32, 0.01
 WINDOW = (7, 144, 180)  # LR frames, height, width
 TILE = 64
+# DUF-16L's third dense block: its 3×3×3 convolution of 128 inputs to 32 outputs on a whole
+# window, the network's most efficient layer here (the ceiling of the whole-frame case)
+CONV = (*WINDOW, 128, 32)
+WHOLE = "inference, whole frame, frames/s"
+CONV_CASE = "one 3×3×3 convolution, 7×144×180, 128 -> 32, GFLOP/s"
+CONV_GFLOP = 2 * 27 * CONV[3] * CONV[4] * CONV[0] * CONV[1] * CONV[2] / 1e9
 
 
 def peer_python() -> Path:
@@ -149,6 +160,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=3, help="inference frames per round")
     parser.add_argument("--clip", type=int, default=6, help="frames of the clip case")
     parser.add_argument("--pairs", type=int, default=3, help="metric pairs per round")
+    parser.add_argument("--convs", type=int, default=3, help="convolutions per round")
     args = parser.parse_args()
     load = os.getloadavg()[0]
     if load > args.threads:
@@ -230,6 +242,18 @@ def main() -> None:
                 streaming.float_output(window)
             return time.perf_counter() - start
 
+        x_conv = tf.constant(rng.random((1, *CONV[:4]), dtype=np.float32))
+        k_conv = tf.constant(rng.random((3, 3, 3, *CONV[3:]), dtype=np.float32) - 0.5)
+        conv = tf.function(lambda: tf.nn.bias_add(
+            tf.nn.conv3d(x_conv, k_conv, [1] * 5, "SAME"), tf.zeros(CONV[4])))  # fmt: skip
+
+        def ours_conv() -> float:
+            conv()
+            start = time.perf_counter()
+            for _ in range(args.convs):
+                conv().numpy()
+            return time.perf_counter() - start
+
         results: dict[str, dict[str, Any]] = {}
 
         def ours_metrics() -> float:
@@ -248,7 +272,7 @@ def main() -> None:
             "training, samples/s": (
                 BATCH * args.steps, ours_train,
                 lambda: peer.ask("train", steps=args.steps, warmup=1, delta=DELTA)["seconds"]),
-            "inference, whole frame, frames/s": (
+            WHOLE: (
                 args.frames, lambda: ours_infer(upscaler),
                 lambda: peer.ask("infer", frames=args.frames, tile=0, overlap=0,
                                  scale=SCALE)["seconds"]),
@@ -260,17 +284,25 @@ def main() -> None:
                                  scale=SCALE)["seconds"]),
             "PSNR + SSIM (Y, 1080p), pairs/s": (args.pairs, ours_metrics, theirs_metrics),
         }  # fmt: skip
-        times: dict[str, dict[str, list[float]]] = {c: {"ours": [], "theirs": []} for c in cases}
-        for round_ in range(args.rounds):
-            for case, (_, ours_fn, theirs_fn) in cases.items():
-                order = [("ours", ours_fn), ("theirs", theirs_fn)]
-                for side, fn in order if round_ % 2 == 0 else order[::-1]:
-                    times[case][side].append(float(fn()))
-            print(f"round {round_ + 1}/{args.rounds} done", flush=True)
+        # the ceiling in rounds of its own, after the others: it cannot disturb them
+        ceiling_case = {CONV_CASE: (
+            CONV_GFLOP * args.convs, ours_conv,
+            lambda: peer.ask("conv", shape=CONV, repeats=args.convs)["seconds"])}  # fmt: skip
+        times: dict[str, dict[str, list[float]]] = {}
+        for phase in (cases, ceiling_case):
+            times.update({c: {"ours": [], "theirs": []} for c in phase})
+            for round_ in range(args.rounds):
+                for case, (_, ours_fn, theirs_fn) in phase.items():
+                    order = [("ours", ours_fn), ("theirs", theirs_fn)]
+                    for side, fn in order if round_ % 2 == 0 else order[::-1]:
+                        times[case][side].append(float(fn()))
+                print(f"round {round_ + 1}/{args.rounds} of {len(phase)} case(s) done",
+                      flush=True)  # fmt: skip
+        cases.update(ceiling_case)
     finally:
         peer.close()
 
-    rows = []
+    rows, rate = [], {}
     for case, (count, _, _) in cases.items():
         ours_rate = count / statistics.median(times[case]["ours"])
         theirs_rate = count / statistics.median(times[case]["theirs"])
@@ -280,6 +312,23 @@ def main() -> None:
         paired = sorted(t / o for o, t in zip(ours_s, theirs_s, strict=True))
         spread = f"{statistics.median(paired):.2f} [{paired[0]:.2f}, {paired[-1]:.2f}]"
         rows.append([case, ours_rate, theirs_rate, f"**{ours_rate / theirs_rate:.2f}**", spread])
+        rate[case] = (ours_rate, theirs_rate)
+    # what the whole network reaches per second, and what twice BasicSR's rate would take
+    network = gflops(step.model, [1, *WINDOW, 3])
+    ours_whole, theirs_whole = rate[WHOLE]
+    ours_conv_rate, theirs_conv_rate = rate[CONV_CASE]
+    needed = 2 * theirs_whole * network
+    ceiling = {
+        "GFLOP per window (TensorFlow's profiler)": round(network, 1),
+        "whole network, GFLOP/s": f"vsrdata {ours_whole * network:.0f}, BasicSR "
+        f"{theirs_whole * network:.0f}",
+        "whole network / its single convolution": f"vsrdata "
+        f"{ours_whole * network / ours_conv_rate:.2f}, BasicSR "
+        f"{theirs_whole * network / theirs_conv_rate:.2f}",
+        "2x BasicSR's whole frame needs": f"{needed:.0f} GFLOP/s for the whole network, "
+        f"{needed / ours_conv_rate:.2f} of vsrdata's single convolution in this run",
+    }
+    print("\n".join(f"{k}: {v}" for k, v in ceiling.items()), flush=True)
     d_psnr = abs(results["ours"]["psnr"] - results["theirs"]["psnr"])
     d_ssim = abs(results["ours"]["ssim"] - results["theirs"]["ssim"])
     report(
@@ -292,6 +341,7 @@ def main() -> None:
             "threads": args.threads,
             "rounds": args.rounds,
             "load average at start": round(load, 2),
+            **ceiling,
             "same network (max abs output difference)": f"{gap:.2e}",
             "metrics agree": f"PSNR {results['ours']['psnr']:.9f} vs "
             f"{results['theirs']['psnr']:.9f} dB (|d| {d_psnr:.1e}), SSIM "

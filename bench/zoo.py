@@ -30,7 +30,7 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
-from _common import OUT, clips, report
+from _common import OUT, clips, gflops, report
 
 BATCH, PATCH, SCALE = 4, 32, 4
 FRAME = (144, 180)  # LR; 576×720 out at ×4
@@ -50,29 +50,13 @@ def demo_dataset() -> str:
     return str(out)
 
 
-def gflops(model: Any, frames: int) -> float:
-    import tensorflow as tf
-    from tensorflow.python.framework.convert_to_constants import (
-        convert_variables_to_constants_v2,
-    )
-
-    shape = [1, frames, *FRAME, 3]
-    fn = tf.function(lambda x: model(x, training=False))
-    frozen = convert_variables_to_constants_v2(
-        fn.get_concrete_function(tf.TensorSpec(shape, tf.float32))
-    )
-    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
-    options["output"] = "none"
-    return tf.compat.v1.profiler.profile(graph=frozen.graph, options=options).total_float_ops / 1e9
-
-
 def speeds(name: str, rounds: int) -> tuple[int, float, float, float]:
     """(parameters, GFLOPs per output frame, training samples/s, inference frames/s)."""
     from vsrdata.vsr_models.registry import spec
 
     model, train, infer = rates(name, rounds)
     params = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-    return params, gflops(model, spec(name).window()), train, infer
+    return params, gflops(model, [1, spec(name).window(), *FRAME, 3]), train, infer
 
 
 def rates(name: str, rounds: int, frame: tuple[int, int] = FRAME) -> tuple[Any, float, float]:
