@@ -21,10 +21,10 @@ def run_cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
     them (log records included in stderr), without a second TensorFlow start-up (5-9 s here).
 
     For commands whose process itself is not under test: the start-up notices, signals,
-    kills and the ``python -m vsrdata`` entry point have their own subprocess tests. Not for
-    ``train`` and ``finetune``, which install signal handlers for the process. A command
-    still running after ``timeout`` seconds raises TimeoutError (SIGALRM: tests run in the
-    main thread), as a subprocess's time-out would.
+    kills and the ``python -m vsrdata`` entry point have their own subprocess tests. The
+    SIGINT and SIGTERM handlers ``train`` and ``finetune`` install for their process are put
+    back afterwards. A command still running after ``timeout`` seconds raises TimeoutError
+    (SIGALRM: tests run in the main thread), as a subprocess's time-out would.
     """
     from vsrdata.cli.app import run
 
@@ -36,14 +36,16 @@ def run_cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
     handler.setLevel(logging.WARNING)
     root = logging.getLogger()
     root.addHandler(handler)
-    previous = signal.signal(signal.SIGALRM, expire)
+    kept = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM)}
+    signal.signal(signal.SIGALRM, expire)
     signal.alarm(timeout)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = run(list(args))
     finally:
         signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
+        for signum, handler_ in kept.items():
+            signal.signal(signum, handler_)
         root.removeHandler(handler)
     return subprocess.CompletedProcess(["vsrdata", *args], code, out.getvalue(), err.getvalue())
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.crawler.server import Reply, Request, Server, file_route, serve
-from tests.helpers import FakeTime, session, small_config
+from tests.helpers import FakeTime, run_cli, session, small_config
 from vsrdata.crawler.base import CrawlConfig
 from vsrdata.crawler.catalog import Catalog
 from vsrdata.crawler.crawl import Crawler
@@ -186,13 +186,7 @@ def test_build_reads_the_catalog(world: Server, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_cli_crawl_catalog_and_build(world: Server, tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
-    def vsrdata(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "vsrdata.cli", *args],
-                              capture_output=True, text=True, timeout=300)  # fmt: skip
-
+    vsrdata = run_cli
     crawl_dir = tmp_path / "crawl"
     res = vsrdata("crawl", "--keywords", "walking", "--sources", "pixabay", "--out", str(crawl_dir),
                   "--min-duration", "3", "--max-duration", "6", "--category", "walking=people",

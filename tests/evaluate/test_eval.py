@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -20,11 +18,6 @@ from vsrdata.evaluate.protocol import make_protocol
 from vsrdata.evaluate.report import summarize, write_report
 from vsrdata.evaluate.run import ClipResult, EvalConfig
 from vsrdata.preprocess.synth import synthesize
-
-
-def vsrdata(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "vsrdata", *args], capture_output=True,
-                          text=True, timeout=600)  # fmt: skip
 
 
 def test_protocols() -> None:
@@ -125,7 +118,7 @@ def test_eval_videos_skips_a_broken_clip(tmp_path: Path) -> None:
     clips = tmp_path / "clips"
     synthesize(clips, clips=2, seconds=0.4, size=(96, 64), seed=2)
     (clips / "pan" / "broken.mp4").write_bytes(b"\x00not a video" * 10)
-    res = vsrdata(
+    res = run_cli(
         "eval",
         "--videos",
         str(clips),
@@ -187,7 +180,7 @@ def test_upscale_writes_a_video_of_the_right_size_rate_and_length(tmp_path: Path
 
     src, dst = tmp_path / "in.mp4", tmp_path / "out" / "up.mp4"
     clip_with_audio(src)
-    res = vsrdata("upscale", str(src), str(dst), "--model", "bicubic", "--scale", "2")
+    res = run_cli("upscale", str(src), str(dst), "--model", "bicubic", "--scale", "2")
     assert res.returncode == 0, res.stderr[-2000:]
     assert "wrote 12 frames 128x96" in res.stdout and "audio copied" in res.stdout
     info = probe(dst)
@@ -198,7 +191,7 @@ def test_upscale_writes_a_video_of_the_right_size_rate_and_length(tmp_path: Path
     with av.open(str(dst)) as container:
         assert sum(1 for _ in container.decode(video=0)) == 12
     assert not list(dst.parent.glob(".*partial*"))
-    bad = vsrdata("upscale", str(tmp_path / "missing.mp4"), str(dst))
+    bad = run_cli("upscale", str(tmp_path / "missing.mp4"), str(dst))
     assert bad.returncode == 1 and "does not exist" in bad.stderr
 
 
@@ -249,7 +242,7 @@ def test_model_columns_are_named_by_the_shortest_unique_path_suffix(tmp_path: Pa
 def test_eval_of_bicubic_alone_by_name(tmp_path: Path) -> None:
     clips = tmp_path / "clips"
     synthesize(clips, clips=1, seconds=0.4, size=(96, 64), seed=2)
-    res = vsrdata(
+    res = run_cli(
         "eval",
         "--videos",
         str(clips),
@@ -272,7 +265,7 @@ def test_eval_of_bicubic_alone_by_name(tmp_path: Path) -> None:
 def test_an_argument_error_comes_before_any_progress_bar(tmp_path: Path) -> None:
     clips = tmp_path / "clips"
     synthesize(clips, clips=1, seconds=0.4, size=(96, 64), seed=2)
-    res = vsrdata("eval", "--videos", str(clips), "--model", str(tmp_path / "missing.keras"),
+    res = run_cli("eval", "--videos", str(clips), "--model", str(tmp_path / "missing.keras"),
                   "--report", str(tmp_path / "r"))  # fmt: skip
     assert res.returncode == 1 and "missing.keras does not exist" in res.stderr
     assert "clips" not in res.stderr and "frames" not in res.stderr  # no bar was drawn

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from tests.helpers import write_clip
+from tests.helpers import run_cli, write_clip
 from vsrdata.common.metrics import PSNR_CAP
 from vsrdata.errors import InputError
 from vsrdata.evaluate.protocol import make_protocol
@@ -187,10 +185,9 @@ def test_benchmark_layouts_are_recognized_from_their_official_naming(tmp_path: P
 def test_eval_cli_on_a_benchmark_writes_the_table_with_intervals(tmp_path: Path) -> None:
     root = vid4(tmp_path / "Vid4")
     oracle = root / "GT"
-    res = subprocess.run([sys.executable, "-m", "vsrdata", "eval", "--benchmark", "vid4",
-                          str(root), "--results", f"oracle={oracle}", "--scale", "4",
-                          "--degradation", "bi", "--report", str(tmp_path / "rep")],
-                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    res = run_cli("eval", "--benchmark", "vid4", str(root), "--results", f"oracle={oracle}",
+                  "--scale", "4", "--degradation", "bi",
+                  "--report", str(tmp_path / "rep"))  # fmt: skip
     assert res.returncode == 0, res.stderr[-3000:]
     assert "95% bootstrap interval" in res.stdout and "standard: Y" in res.stdout
     doc = json.loads((tmp_path / "rep" / "results.json").read_text())
@@ -211,9 +208,7 @@ def test_eval_cli_on_a_benchmark_writes_the_table_with_intervals(tmp_path: Path)
     assert crop.shape == (64, 64, 3) and full.shape == (64, 64, 3)  # native resolution
     md = (tmp_path / "rep" / "report.md").read_text()
     assert "## Gains with 95% intervals" in md and "| oracle | bicubic |" in md
-    bad = subprocess.run([sys.executable, "-m", "vsrdata", "eval", "--benchmark", "vid4",
-                          str(tmp_path / "nothing")], capture_output=True, text=True,
-                         timeout=120)  # fmt: skip
+    bad = run_cli("eval", "--benchmark", "vid4", str(tmp_path / "nothing"))
     assert bad.returncode == 1 and "is not a folder" in bad.stderr
 
 
@@ -229,9 +224,8 @@ def test_compare_two_reports_of_the_same_clips(gt: Path, tmp_path: Path) -> None
                      for f in frames_of(gt / clip)]  # fmt: skip
             save(tmp_path / name / clip, noisy)
         write_report(run(gt, {name: tmp_path / name}), tmp_path / f"rep-{name}")
-    res = subprocess.run([sys.executable, "-m", "vsrdata", "compare", str(tmp_path / "rep-mild"),
-                          str(tmp_path / "rep-strong"), "--out", str(tmp_path / "cmp")],
-                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    res = run_cli("compare", str(tmp_path / "rep-mild"), str(tmp_path / "rep-strong"),
+                  "--out", str(tmp_path / "cmp"))  # fmt: skip
     assert res.returncode == 0, res.stderr[-2000:]
     doc = json.loads((tmp_path / "cmp" / "compare.json").read_text())
     assert (doc["a"]["column"], doc["b"]["column"]) == ("mild", "strong")
@@ -267,9 +261,7 @@ def test_table_merges_reports_into_one_latex_table(gt: Path, tmp_path: Path) -> 
     write_report(run(gt, {"oracle": gt}), tmp_path / "a")
     config = EvalConfig(videos=str(gt), scale=4, degradation="bi")
     write_report(evaluate(config, make_protocol("standard")), tmp_path / "b")
-    res = subprocess.run([sys.executable, "-m", "vsrdata", "table", str(tmp_path / "a"),
-                          str(tmp_path / "b")], capture_output=True, text=True,
-                         timeout=60)  # fmt: skip
+    res = run_cli("table", str(tmp_path / "a"), str(tmp_path / "b"))
     assert res.returncode == 0, res.stderr
     tex = res.stdout
     assert tex.count(r"\multicolumn{2}{c}") == 2

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.helpers import small_config
+from tests.helpers import run_cli, small_config
 from vsrdata.common.progress import Event, Item, Tracker
 from vsrdata.errors import UsageError
 from vsrdata.preprocess.build import build
@@ -216,8 +216,7 @@ def test_bad_inputs_are_skipped_with_reasons(clips_dir: Path, tmp_path: Path) ->
     report = json.loads((tmp_path / "ds" / "build_report.json").read_text())
     statuses = [c["status"] for c in report["clips"]]
     assert statuses.count("skipped") == 8 and statuses.count("partial") == 2
-    info = subprocess.run([sys.executable, "-m", "vsrdata", "info", str(tmp_path / "ds")],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    info = run_cli("info", str(tmp_path / "ds"))
     assert "2 clips decoded partly" in info.stdout
     assert "mixed/cut.avi: decoded" in info.stdout and "of 40 announced frames" in info.stdout
 
@@ -225,16 +224,12 @@ def test_bad_inputs_are_skipped_with_reasons(clips_dir: Path, tmp_path: Path) ->
 def test_a_source_where_every_clip_is_skipped_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "notes.mp4").write_text("not a video\n" * 20)
-    res = subprocess.run([sys.executable, "-m", "vsrdata", "build", str(tmp_path / "in"),
-                          "--out", str(tmp_path / "ds")], capture_output=True, text=True,
-                         timeout=120)  # fmt: skip
+    res = run_cli("build", str(tmp_path / "in"), "--out", str(tmp_path / "ds"))
     assert res.returncode == 1 and "Traceback" not in res.stderr
     assert "no clip of" in res.stderr and "notes.mp4: not a readable video" in res.stderr
     assert not (tmp_path / "ds").exists()  # no empty dataset left behind
     (tmp_path / "mine").mkdir()  # a folder the user made stays, emptied of what the build wrote
-    res = subprocess.run([sys.executable, "-m", "vsrdata", "build", str(tmp_path / "in"),
-                          "--out", str(tmp_path / "mine")], capture_output=True, text=True,
-                         timeout=120)  # fmt: skip
+    res = run_cli("build", str(tmp_path / "in"), "--out", str(tmp_path / "mine"))
     assert res.returncode == 1 and list((tmp_path / "mine").iterdir()) == []
 
 
@@ -258,8 +253,7 @@ def test_bad_arguments_fail_at_once_and_write_nothing(
     clips_dir: Path, tmp_path: Path, args: list[str], message: str
 ) -> None:
     out = tmp_path / "ds"
-    res = subprocess.run(_cli("build", str(clips_dir), "--out", str(out), *args),
-                         capture_output=True, text=True)  # fmt: skip
+    res = run_cli("build", str(clips_dir), "--out", str(out), *args)
     assert res.returncode == 2, res.stderr
     assert message in " ".join(res.stderr.split())
     assert "Traceback" not in res.stderr
@@ -267,8 +261,7 @@ def test_bad_arguments_fail_at_once_and_write_nothing(
 
 
 def test_missing_source_fails_with_usage_error(tmp_path: Path) -> None:
-    res = subprocess.run(_cli("build", str(tmp_path / "nope"), "--out", str(tmp_path / "ds")),
-                         capture_output=True, text=True)  # fmt: skip
+    res = run_cli("build", str(tmp_path / "nope"), "--out", str(tmp_path / "ds"))
     assert res.returncode == 2 and "does not exist" in res.stderr
     assert not (tmp_path / "ds").exists()
 

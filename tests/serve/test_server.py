@@ -7,8 +7,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,7 @@ from typing import Any
 import av
 import pytest
 
-from tests.helpers import clip_with_audio
+from tests.helpers import clip_with_audio, run_cli
 from tests.serve.server import Server, wait_for
 
 
@@ -132,7 +130,5 @@ def test_bad_options_are_refused_before_the_server_starts(tmp_path: Path) -> Non
                           (["--max-size", "big"], "--max-size takes WIDTHxHEIGHT"),
                           (["--retention", "soon"], "--retention takes a duration"),
                           (["--models", str(tmp_path / "none")], "is not a folder")):  # fmt: skip
-        res = subprocess.run([sys.executable, "-m", "vsrdata", "serve", "--data",
-                              str(tmp_path / "d"), *args], capture_output=True, text=True,
-                             timeout=60)  # fmt: skip
+        res = run_cli("serve", "--data", str(tmp_path / "d"), *args, timeout=60)
         assert res.returncode == 2 and message in res.stderr, (args, res.stderr)

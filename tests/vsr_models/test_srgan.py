@@ -3,8 +3,6 @@ generator/discriminator step, its checkpoints and the CLI's refusal without VGG 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +11,7 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 import keras  # noqa: E402
 
+from tests.helpers import run_cli  # noqa: E402
 from vsrdata.errors import UsageError  # noqa: E402
 from vsrdata.vsr_models.config import Optimization, TrainConfig  # noqa: E402
 from vsrdata.vsr_models.distribute import DistributedStep, make_strategy  # noqa: E402
@@ -144,9 +143,8 @@ def test_srgan_trains_on_a_dataset(built: Path, vgg_file: Path, tmp_path: Path) 
 
 
 def test_the_cli_refuses_srgan_without_vgg_weights(built: Path, tmp_path: Path) -> None:
-    cmd = [sys.executable, "-m", "vsrdata", "train", str(built), "--out", str(tmp_path / "r"),
-           "--model", "srgan", "--steps", "1"]  # fmt: skip
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    res = run_cli("train", str(built), "--out", str(tmp_path / "r"), "--model", "srgan",
+                  "--steps", "1")  # fmt: skip
     assert res.returncode == 2, res.stderr[-2000:]
     assert "--vgg-weights PATH" in res.stderr and "--loss mse" in res.stderr
     assert "Traceback" not in res.stderr and not (tmp_path / "r").exists()
