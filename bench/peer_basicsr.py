@@ -21,10 +21,10 @@ figure moves by 20% between runs):
   windows (``vsrdata.vsr_models.reuse``), BasicSR runs each window whole, as its video test
   loop does;
 - the ceiling: one 3×3×3 convolution of DUF's third dense block (7×144×180, 128 -> 32, zero
-  padding) on its own, GFLOP/s, in each framework (its kernel a constant, as in vsrdata's
-  frozen inference graph); against it, the GFLOP/s each side reaches on the whole network
-  (TensorFlow's profiler counts the network's operations) and the GFLOP/s that twice
-  BasicSR's whole-frame rate would take;
+  padding) on its own, GFLOP/s, in each framework, in rounds of its own after the others
+  (its kernel a constant, as in vsrdata's frozen inference graph); against it, the GFLOP/s
+  each side reaches on the whole network (TensorFlow's profiler counts the network's
+  operations) and the GFLOP/s that twice BasicSR's whole-frame rate would take;
 - metrics: PSNR + SSIM on the Y channel of a 1920×1080 pair, pairs/s; both results are
   printed and must agree (BasicSR computes Y in float32: 1e-6 dB / 1e-7 are allowed).
 

@@ -44,8 +44,8 @@ def run_cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
             code = run(list(args))
     finally:
         signal.alarm(0)
-        for signum, handler_ in kept.items():
-            signal.signal(signum, handler_)
+        for signum, previous in kept.items():
+            signal.signal(signum, previous)
         root.removeHandler(handler)
     return subprocess.CompletedProcess(["vsrdata", *args], code, out.getvalue(), err.getvalue())
 

@@ -186,9 +186,8 @@ def test_build_reads_the_catalog(world: Server, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_cli_crawl_catalog_and_build(world: Server, tmp_path: Path) -> None:
-    vsrdata = run_cli
     crawl_dir = tmp_path / "crawl"
-    res = vsrdata("crawl", "--keywords", "walking", "--sources", "pixabay", "--out", str(crawl_dir),
+    res = run_cli("crawl", "--keywords", "walking", "--sources", "pixabay", "--out", str(crawl_dir),
                   "--min-duration", "3", "--max-duration", "6", "--category", "walking=people",
                   "--pages", "2")  # fmt: skip
     assert res.returncode == 1, res.stderr  # one download failed (an HTML page): said, exit 1
@@ -196,15 +195,15 @@ def test_cli_crawl_catalog_and_build(world: Server, tmp_path: Path) -> None:
     assert "downloaded" in res.stdout and "filtered: duration" in res.stdout
     assert "failed: " in res.stdout and "text/html" in res.stdout
     assert PIXABAY_KEY not in res.stdout + res.stderr
-    cat = vsrdata("catalog", str(crawl_dir), "--export", str(tmp_path / "c.parquet"),
+    cat = run_cli("catalog", str(crawl_dir), "--export", str(tmp_path / "c.parquet"),
                   "--attribution", str(tmp_path / "ATTRIBUTION.md"))  # fmt: skip
     assert cat.returncode == 0, cat.stderr
     assert "pixabay" in cat.stdout and (tmp_path / "c.parquet").exists()
     assert "Video by Ann on Pixabay" in (tmp_path / "ATTRIBUTION.md").read_text()
-    built = vsrdata("build", str(crawl_dir / "catalog.sqlite"), "--out", str(tmp_path / "ds"),
+    built = run_cli("build", str(crawl_dir / "catalog.sqlite"), "--out", str(tmp_path / "ds"),
                     "--patch", "16", "--split", "1,0,0")  # fmt: skip
     assert built.returncode == 0, built.stderr
-    bad = vsrdata("crawl", "--keywords", "x", "--sources", "flickr", "--out", str(tmp_path / "n"))
+    bad = run_cli("crawl", "--keywords", "x", "--sources", "flickr", "--out", str(tmp_path / "n"))
     assert bad.returncode == 2 and "unknown source" in bad.stderr
 
 
